@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// Magpie: scanner-side MPI acquisition and reconstruction daemon.
+// Dependencies point downward: Core <- Physics, MDF, Wire, Reco <- Neural <- Pipeline <- magpie.
+import PackageDescription
+
+let package = Package(
+    name: "Magpie",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "magpie", targets: ["magpie"]),
+        .library(name: "MagpieMDF", targets: ["MagpieMDF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+
+        .target(name: "MagpieCore", dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
+        .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
+        .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
+        .executableTarget(
+            name: "magpie",
+            dependencies: [
+                "MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MagpieCoreTests", dependencies: ["MagpieCore"]),
+        .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
+        .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
+        .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco"]),
+        .testTarget(name: "MagpieCLITests", dependencies: ["MagpieMDF"], path: "Tests/MagpieCLITests"),
+    ]
+)

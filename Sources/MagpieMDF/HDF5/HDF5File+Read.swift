@@ -1,0 +1,93 @@
+import CHDF5
+import Foundation
+import MagpieCore
+
+extension HDF5File {
+    /// Reads a whole dataset. Integer and real widths are converted by HDF5 (Int32 data reads as
+    /// Int64, Float32 as Double); a stored type that cannot mean a `T` is an error.
+    public func read<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws -> NDArray<T> {
+        let dataset = try openDataset(path)
+        let fileType = try datasetType(dataset, path)
+        let stored = HDF5Type.classify(fileType.id)
+        guard T.canRead(stored) else {
+            throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
+        }
+        let shape = try extent(of: dataset, path).shape
+        let count = NDArray<T>.count(of: shape)
+        var status: herr_t = 0
+        let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 {
+                status = T.withMemoryType { memoryType in
+                    H5Dread(dataset.id, memoryType, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), buffer.baseAddress)
+                }
+            }
+            initialized = status < 0 ? 0 : count
+        }
+        guard status >= 0 else { throw failure(path, "cannot read") }
+        return NDArray(shape: shape, storage: storage)
+    }
+
+    /// Reads a scalar, or the single element of a one-element array.
+    public func readScalar<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws -> T {
+        let array: NDArray<T> = try read(path)
+        guard array.count == 1 else {
+            throw HDF5Error(file: self.path, path: path,
+                            message: "holds \(array.count) values of shape \(array.shape), expected a single value")
+        }
+        return array.storage[0]
+    }
+
+    /// Reads a string dataset of any rank, fixed or variable length.
+    public func readStrings(_ path: String) throws -> NDArray<String> {
+        let dataset = try openDataset(path)
+        let fileType = try datasetType(dataset, path)
+        let stored = HDF5Type.classify(fileType.id)
+        guard case let .string(variableLength) = stored else {
+            throw HDF5Error(file: self.path, path: path, message: "holds \(stored), expected a string")
+        }
+        let shape = try extent(of: dataset, path).shape
+        let count = NDArray<String>.count(of: shape)
+        if count == 0 { return NDArray(shape: shape, storage: []) }
+        // Reading with a copy of the stored type avoids character-set conversions, which HDF5
+        // refuses between ASCII and UTF-8; both decode as UTF-8.
+        let memoryId = H5Tcopy(fileType.id)
+        guard memoryId >= 0 else { throw failure(path, "cannot copy string type") }
+        let memoryType = HDF5Handle(memoryId, close: H5Tclose)
+
+        if variableLength {
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard H5Dread(dataset.id, memoryType.id, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &pointers) >= 0 else {
+                throw failure(path, "cannot read strings")
+            }
+            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+            let space = try dataspace(dataset, path)
+            H5Dvlen_reclaim(memoryType.id, space.id, mp_H5P_DEFAULT(), &pointers)
+            return NDArray(shape: shape, storage: strings)
+        }
+
+        let size = Int(H5Tget_size(fileType.id))
+        let spacePadded = H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
+        var bytes = [UInt8](repeating: 0, count: count * size)
+        guard H5Dread(dataset.id, memoryType.id, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &bytes) >= 0 else {
+            throw failure(path, "cannot read strings")
+        }
+        let strings = (0..<count).map { index -> String in
+            var element = bytes[(index * size)..<((index + 1) * size)]
+            if let end = element.firstIndex(of: 0) { element = element[..<end] }
+            var text = String(decoding: element, as: UTF8.self)
+            if spacePadded { while text.last == " " { text.removeLast() } }
+            return text
+        }
+        return NDArray(shape: shape, storage: strings)
+    }
+
+    /// Reads a scalar string, or the single element of a one-element string array.
+    public func readString(_ path: String) throws -> String {
+        let strings = try readStrings(path)
+        guard strings.count == 1 else {
+            throw HDF5Error(file: self.path, path: path,
+                            message: "holds \(strings.count) strings of shape \(strings.shape), expected one")
+        }
+        return strings.storage[0]
+    }
+}

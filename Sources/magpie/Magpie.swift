@@ -1,0 +1,40 @@
+import ArgumentParser
+import MagpieCore
+import MagpieMDF
+import MagpieReco
+import MagpieWire
+
+@main
+struct Magpie: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "magpie",
+        abstract: "Scanner-side acquisition and reconstruction for Magnetic Particle Imaging.",
+        discussion: """
+            Magpie reads and writes MDF v2 (HDF5) files, the format of MPIFiles.jl and OpenMPIData.
+
+            Examples:
+              magpie inspect scan.mdf              summarise a measurement, system matrix or reconstruction
+              magpie inspect --validate scan.mdf   list every deviation from MDF 2.1.0; exit 1 if any
+              magpie demo --output demo-output     write example MDF files and inspect them
+            """,
+        version: """
+            magpie \(MagpieVersion.string) (HDF5 \(HDF5Library.version), ZeroMQ \(ZeroMQ.version), \
+            \(NumericalLibraries.fftw), \(NumericalLibraries.openBLAS))
+            """,
+        subcommands: [InspectCommand.self, DemoCommand.self]
+    )
+}
+
+/// Prints one line to standard error, the way every subcommand reports a failure.
+func printError(_ message: String) {
+    var standardError = StandardError()
+    print("magpie: error: \(message)", to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}
+
+import Foundation
