@@ -35,8 +35,6 @@ let package = Package(
 
         .testTarget(name: "MagpieCoreTests", dependencies: ["MagpieCore"]),
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
-        .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco"]),
-        .testTarget(name: "MagpieCLITests", dependencies: ["MagpieMDF"], path: "Tests/MagpieCLITests"),
     ]
 )

@@ -7,8 +7,10 @@ extension HDF5File {
     /// Int64, Float32 as Double); a stored type that cannot mean a `T` is an error.
     public func read<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws -> NDArray<T> {
         let dataset = try openDataset(path)
+        defer { H5Dclose(dataset) }
         let fileType = try datasetType(dataset, path)
-        let stored = HDF5Type.classify(fileType.id)
+        defer { H5Tclose(fileType) }
+        let stored = HDF5Type.classify(fileType)
         guard T.canRead(stored) else {
             throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
         }
@@ -18,7 +20,7 @@ extension HDF5File {
         let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 {
                 status = T.withMemoryType { memoryType in
-                    H5Dread(dataset.id, memoryType, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), buffer.baseAddress)
+                    H5Dread(dataset, memoryType, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), buffer.baseAddress)
                 }
             }
             initialized = status < 0 ? 0 : count
@@ -40,8 +42,10 @@ extension HDF5File {
     /// Reads a string dataset of any rank, fixed or variable length.
     public func readStrings(_ path: String) throws -> NDArray<String> {
         let dataset = try openDataset(path)
+        defer { H5Dclose(dataset) }
         let fileType = try datasetType(dataset, path)
-        let stored = HDF5Type.classify(fileType.id)
+        defer { H5Tclose(fileType) }
+        let stored = HDF5Type.classify(fileType)
         guard case let .string(variableLength) = stored else {
             throw HDF5Error(file: self.path, path: path, message: "holds \(stored), expected a string")
         }
@@ -50,25 +54,26 @@ extension HDF5File {
         if count == 0 { return NDArray(shape: shape, storage: []) }
         // Reading with a copy of the stored type avoids character-set conversions, which HDF5
         // refuses between ASCII and UTF-8; both decode as UTF-8.
-        let memoryId = H5Tcopy(fileType.id)
-        guard memoryId >= 0 else { throw failure(path, "cannot copy string type") }
-        let memoryType = HDF5Handle(memoryId, close: H5Tclose)
+        let memoryType = H5Tcopy(fileType)
+        guard memoryType >= 0 else { throw failure(path, "cannot copy string type") }
+        defer { H5Tclose(memoryType) }
 
         if variableLength {
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            guard H5Dread(dataset.id, memoryType.id, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &pointers) >= 0 else {
+            guard H5Dread(dataset, memoryType, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &pointers) >= 0 else {
                 throw failure(path, "cannot read strings")
             }
             let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
             let space = try dataspace(dataset, path)
-            H5Dvlen_reclaim(memoryType.id, space.id, mp_H5P_DEFAULT(), &pointers)
+            defer { H5Sclose(space) }
+            H5Dvlen_reclaim(memoryType, space, mp_H5P_DEFAULT(), &pointers)
             return NDArray(shape: shape, storage: strings)
         }
 
-        let size = Int(H5Tget_size(fileType.id))
-        let spacePadded = H5Tget_strpad(fileType.id) == H5T_STR_SPACEPAD
+        let size = Int(H5Tget_size(fileType))
+        let spacePadded = H5Tget_strpad(fileType) == H5T_STR_SPACEPAD
         var bytes = [UInt8](repeating: 0, count: count * size)
-        guard H5Dread(dataset.id, memoryType.id, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &bytes) >= 0 else {
+        guard H5Dread(dataset, memoryType, mp_H5S_ALL(), mp_H5S_ALL(), mp_H5P_DEFAULT(), &bytes) >= 0 else {
             throw failure(path, "cannot read strings")
         }
         let strings = (0..<count).map { index -> String in

@@ -11,12 +11,15 @@ public final class HDF5File {
 
     /// The path the file was opened with, as the user gave it.
     public let path: String
-    let handle: HDF5Handle
+    /// Valid for the object's lifetime; closed in deinit.
+    let id: hid_t
 
     private init(path: String, id: hid_t) {
         self.path = path
-        self.handle = HDF5Handle(id, close: H5Fclose)
+        self.id = id
     }
+
+    deinit { H5Fclose(id) }
 
     /// Opens an existing HDF5 file, failing with a readable reason for a missing path, a
     /// directory, a file that is not HDF5 or one that is damaged.
@@ -68,7 +71,7 @@ public final class HDF5File {
     /// Writes buffered data to disk so that a crash after this point loses none of it.
     public func flush() throws {
         HDF5Library.silenceErrorPrinting()
-        guard H5Fflush(handle.id, H5F_SCOPE_GLOBAL) >= 0 else { throw failure(nil, "cannot flush") }
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw failure(nil, "cannot flush") }
     }
 
     // MARK: - Objects
@@ -88,12 +91,12 @@ public final class HDF5File {
         var prefix = ""
         for component in components {
             prefix += "/" + component
-            let status = H5Lexists(handle.id, prefix, mp_H5P_DEFAULT())
+            let status = H5Lexists(id, prefix, mp_H5P_DEFAULT())
             if status < 0 { throw failure(prefix, "cannot look up") }
             if status == 0 { return nil }
         }
         var info = H5O_info_t()
-        guard H5Oget_info_by_name2(handle.id, path, &info, UInt32(H5O_INFO_BASIC), mp_H5P_DEFAULT()) >= 0 else {
+        guard H5Oget_info_by_name2(id, path, &info, UInt32(H5O_INFO_BASIC), mp_H5P_DEFAULT()) >= 0 else {
             throw failure(path, "cannot inspect object")
         }
         switch info.type {
@@ -112,7 +115,7 @@ public final class HDF5File {
         final class Names { var list: [String] = [] }
         let names = Names()
         var index: hsize_t = 0
-        let status = H5Literate_by_name(handle.id, group, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
+        let status = H5Literate_by_name(id, group, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
             guard let name, let context else { return 0 }
             Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
             return 0
@@ -130,9 +133,10 @@ public final class HDF5File {
         case nil: break
         }
         let linkProperties = try makeLinkProperties()
-        let id = H5Gcreate2(handle.id, path, linkProperties.id, mp_H5P_DEFAULT(), mp_H5P_DEFAULT())
-        guard id >= 0 else { throw failure(path, "cannot create group") }
-        H5Gclose(id)
+        defer { H5Pclose(linkProperties) }
+        let group = H5Gcreate2(id, path, linkProperties, mp_H5P_DEFAULT(), mp_H5P_DEFAULT())
+        guard group >= 0 else { throw failure(path, "cannot create group") }
+        H5Gclose(group)
     }
 
     // MARK: - Dataset metadata
@@ -146,9 +150,11 @@ public final class HDF5File {
 
     public func info(_ path: String) throws -> DatasetInfo {
         let dataset = try openDataset(path)
+        defer { H5Dclose(dataset) }
         let type = try datasetType(dataset, path)
+        defer { H5Tclose(type) }
         let (shape, maxShape) = try extent(of: dataset, path)
-        return DatasetInfo(shape: shape, type: HDF5Type.classify(type.id), maxShape: maxShape)
+        return DatasetInfo(shape: shape, type: HDF5Type.classify(type), maxShape: maxShape)
     }
 
     // MARK: - Internals shared by reading and writing
@@ -164,51 +170,58 @@ public final class HDF5File {
         HDF5Error(file: self.path, path: path, message: "\(what): \(HDF5Library.takeErrorStack())")
     }
 
-    func openDataset(_ path: String) throws -> HDF5Handle {
+    // The helpers below return raw identifiers that the caller closes (with `defer`): an
+    // identifier must stay open until its last use, which object lifetimes do not guarantee.
+
+    /// Close with H5Dclose.
+    func openDataset(_ path: String) throws -> hid_t {
         HDF5Library.silenceErrorPrinting()
         switch try kind(of: path) {
         case .dataset: break
         case nil: throw HDF5Error(file: self.path, path: path, message: "no such dataset")
         case .some: throw HDF5Error(file: self.path, path: path, message: "is a group, not a dataset")
         }
-        let id = H5Dopen2(handle.id, path, mp_H5P_DEFAULT())
-        guard id >= 0 else { throw failure(path, "cannot open dataset") }
-        return HDF5Handle(id, close: H5Dclose)
+        let dataset = H5Dopen2(id, path, mp_H5P_DEFAULT())
+        guard dataset >= 0 else { throw failure(path, "cannot open dataset") }
+        return dataset
     }
 
-    func datasetType(_ dataset: HDF5Handle, _ path: String) throws -> HDF5Handle {
-        let id = H5Dget_type(dataset.id)
-        guard id >= 0 else { throw failure(path, "cannot read datatype") }
-        return HDF5Handle(id, close: H5Tclose)
+    /// Close with H5Tclose.
+    func datasetType(_ dataset: hid_t, _ path: String) throws -> hid_t {
+        let type = H5Dget_type(dataset)
+        guard type >= 0 else { throw failure(path, "cannot read datatype") }
+        return type
     }
 
-    func dataspace(_ dataset: HDF5Handle, _ path: String) throws -> HDF5Handle {
-        let id = H5Dget_space(dataset.id)
-        guard id >= 0 else { throw failure(path, "cannot read dataspace") }
-        return HDF5Handle(id, close: H5Sclose)
+    /// Close with H5Sclose.
+    func dataspace(_ dataset: hid_t, _ path: String) throws -> hid_t {
+        let space = H5Dget_space(dataset)
+        guard space >= 0 else { throw failure(path, "cannot read dataspace") }
+        return space
     }
 
-    func extent(of dataset: HDF5Handle, _ path: String) throws -> (shape: [Int], maxShape: [Int?]) {
+    func extent(of dataset: hid_t, _ path: String) throws -> (shape: [Int], maxShape: [Int?]) {
         let space = try dataspace(dataset, path)
-        if H5Sget_simple_extent_type(space.id) == H5S_NULL {
+        defer { H5Sclose(space) }
+        if H5Sget_simple_extent_type(space) == H5S_NULL {
             return ([0], [0])
         }
-        let rank = Int(H5Sget_simple_extent_ndims(space.id))
+        let rank = Int(H5Sget_simple_extent_ndims(space))
         guard rank >= 0 else { throw failure(path, "cannot read dataspace rank") }
         var dims = [hsize_t](repeating: 0, count: rank)
         var maxDims = [hsize_t](repeating: 0, count: rank)
-        guard H5Sget_simple_extent_dims(space.id, &dims, &maxDims) >= 0 else {
+        guard H5Sget_simple_extent_dims(space, &dims, &maxDims) >= 0 else {
             throw failure(path, "cannot read dataspace extent")
         }
         let unlimited = mp_H5S_UNLIMITED()
         return (dims.map { Int($0) }, maxDims.map { $0 == unlimited ? nil : Int($0) })
     }
 
-    /// Link-creation properties that create missing parent groups.
-    func makeLinkProperties() throws -> HDF5Handle {
-        let id = H5Pcreate(mp_H5P_LINK_CREATE())
-        guard id >= 0 else { throw failure(nil, "cannot create link properties") }
-        H5Pset_create_intermediate_group(id, 1)
-        return HDF5Handle(id, close: H5Pclose)
+    /// Link-creation properties that create missing parent groups. Close with H5Pclose.
+    func makeLinkProperties() throws -> hid_t {
+        let properties = H5Pcreate(mp_H5P_LINK_CREATE())
+        guard properties >= 0 else { throw failure(nil, "cannot create link properties") }
+        H5Pset_create_intermediate_group(properties, 1)
+        return properties
     }
 }

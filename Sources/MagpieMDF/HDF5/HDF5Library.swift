@@ -37,16 +37,3 @@ public enum HDF5Library {
         }
     }
 }
-
-/// Owns one HDF5 identifier and closes it exactly once.
-final class HDF5Handle {
-    let id: hid_t
-    private let close: (hid_t) -> herr_t
-
-    init(_ id: hid_t, close: @escaping (hid_t) -> herr_t) {
-        self.id = id
-        self.close = close
-    }
-
-    deinit { _ = close(id) }
-}
