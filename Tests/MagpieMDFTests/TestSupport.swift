@@ -52,3 +52,38 @@ func exampleMetadata(frames: Int, periods: Int = 1, channels: Int = 2, samples: 
 func ramp<T>(_ shape: [Int], _ make: (Int) -> T) -> NDArray<T> {
     NDArray(shape: shape, storage: (0..<NDArray<T>.count(of: shape)).map(make))
 }
+
+/// Writes `mdf`, then copies it into a second file in which `alter` writes its own versions of
+/// some datasets first (those win over the originals) and `removing` paths are left out: a way
+/// to make files that Magpie's writer would refuse, the way other software writes them.
+func alteredCopy(of mdf: MDFFile, in dir: TemporaryDirectory, removing: Set<String> = [],
+                 alter: (HDF5File) throws -> Void) throws -> String {
+    let original = dir.file("original-\(UUID().uuidString.prefix(8)).mdf")
+    try MDFWriter.write(mdf, to: original)
+    let copy = dir.file("altered-\(UUID().uuidString.prefix(8)).mdf")
+    let target = try HDF5File.create(copy)
+    try alter(target)
+    try copyDatasets(from: HDF5File.open(original), to: target, group: "/", skipping: removing)
+    return copy
+}
+
+private func copyDatasets(from source: HDF5File, to target: HDF5File, group: String, skipping: Set<String>) throws {
+    for name in try source.members(of: group) {
+        let path = group == "/" ? "/\(name)" : "\(group)/\(name)"
+        if skipping.contains(path) { continue }
+        if try source.kind(of: path) == .group {
+            try copyDatasets(from: source, to: target, group: path, skipping: skipping)
+            continue
+        }
+        if target.exists(path) { continue }
+        switch try source.info(path).type {
+        case .string: try target.write(try source.readStrings(path), to: path)
+        case .integer(_, 1): try target.write(try source.read(path, as: Int8.self), to: path)
+        case .integer(_, 2): try target.write(try source.read(path, as: Int16.self), to: path)
+        case .integer: try target.write(try source.read(path, as: Int64.self), to: path)
+        case .float: try target.write(try source.read(path, as: Double.self), to: path)
+        case .complex: try target.write(try source.read(path, as: Complex<Double>.self), to: path)
+        case .other: break
+        }
+    }
+}

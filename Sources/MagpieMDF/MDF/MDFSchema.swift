@@ -28,10 +28,14 @@ struct MDFField {
     let path: String
     let type: StoredType
     /// Axis letters or fixed extents, e.g. ["J", "D", "F"] or ["3"]; empty for a scalar.
+    /// "V/2+1" is the receiver's full frequency count, which frequency selection does not change.
     let shape: [String]
     let presence: Presence
 
-    var group: String { String(path[..<path.lastIndex(of: "/")!]) }
+    var group: String {
+        let parent = String(path[..<path.lastIndex(of: "/")!])
+        return parent.isEmpty ? "/" : parent
+    }
 }
 
 enum MDFSchema {
@@ -71,7 +75,7 @@ enum MDFSchema {
             f("\(d)/waveform", .string, "D,F"),
             f("\(r)/bandwidth", .float64), f("\(r)/numChannels", .int64), f("\(r)/numSamplingPoints", .int64),
             f("\(r)/unit", .string), f("\(r)/dataConversionFactor", .float64, "C,2", .optional),
-            f("\(r)/inductionFactor", .float64, "C", .optional), f("\(r)/transferFunction", .complex128, "C,K", .optional),
+            f("\(r)/inductionFactor", .float64, "C", .optional), f("\(r)/transferFunction", .complex128, "C,V/2+1", .optional),
             f("\(m)/data", .data),
             f("\(m)/isBackgroundCorrected", .int8), f("\(m)/isFastFrameAxis", .int8), f("\(m)/isFourierTransformed", .int8),
             f("\(m)/isFramePermutation", .int8), f("\(m)/isFrequencySelection", .int8), f("\(m)/isSparsityTransformed", .int8),

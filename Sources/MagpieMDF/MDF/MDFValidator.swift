@@ -43,12 +43,16 @@ public enum MDFValidator {
         letters["C"] = int("/acquisition/receiver/numChannels")
         letters["V"] = int("/acquisition/receiver/numSamplingPoints")
         letters["D"] = int("/acquisition/drivefield/numChannels")
-        if let divider = shape("/acquisition/drivefield/divider"), divider.count == 2 { letters["F"] = divider[1] }
+        // F from the divider's element count, so that a divider stored as (1, D) still yields F = 1.
+        if let divider = shape("/acquisition/drivefield/divider"), let d = letters["D"], d > 0 {
+            letters["F"] = divider.reduce(1, *) / d
+        }
         if flag("/measurement/isFrequencySelection") {
             letters["K"] = shape("/measurement/frequencySelection")?.first
         } else if let v = letters["V"] {
             letters["K"] = v / 2 + 1
         }
+        letters["V/2+1"] = letters["V"].map { $0 / 2 + 1 }
         if let size = try? file.read("/calibration/size", as: Int64.self), size.count == 3 {
             letters["O"] = Int(size.storage.reduce(1, *))
         }
