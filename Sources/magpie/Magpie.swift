@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpieReco
@@ -13,9 +14,9 @@ struct Magpie: ParsableCommand {
             Magpie reads and writes MDF v2 (HDF5) files, the format of MPIFiles.jl and OpenMPIData.
 
             Examples:
-              magpie inspect scan.mdf              summarise a measurement, system matrix or reconstruction
-              magpie inspect --validate scan.mdf   list every deviation from MDF 2.1.0; exit 1 if any
-              magpie demo --output demo-output     write example MDF files and inspect them
+              magpie inspect scan.mdf             what a file holds
+              magpie inspect --validate *.mdf     deviations from MDF 2.1.0
+              magpie demo --output demo-output    write example files
             """,
         version: """
             magpie \(MagpieVersion.string) (HDF5 \(HDF5Library.version), ZeroMQ \(ZeroMQ.version), \
@@ -36,5 +37,3 @@ struct StandardError: TextOutputStream {
         FileHandle.standardError.write(Data(string.utf8))
     }
 }
-
-import Foundation

@@ -243,6 +243,12 @@ class InspectOnBadInput(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("/acquisition/numFrames: stored as String", result.stdout)
 
+    def test_demo_into_a_path_that_is_a_file(self):
+        result = magpie("demo", "--output", self.measurement)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertIn("cannot create the output directory", result.stderr)
+
     def test_one_bad_file_does_not_hide_the_good_ones(self):
         result = magpie("inspect", os.path.join(self.dir, "absent.mdf"), self.measurement)
         self.assertEqual(result.returncode, 1)

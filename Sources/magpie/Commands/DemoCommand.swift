@@ -23,7 +23,12 @@ struct DemoCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            printError("\(output): cannot create the output directory: \(error.localizedDescription)")
+            throw ExitCode.failure
+        }
         let measurement = DemoFiles.measurement()
         let files: [(String, MDFFile)] = [
             ("measurement.mdf", measurement),
