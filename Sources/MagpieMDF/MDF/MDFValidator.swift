@@ -36,7 +36,6 @@ public enum MDFValidator {
     private static func axisLengths(_ file: HDF5File) -> [String: Int] {
         func int(_ path: String) -> Int? { (try? file.readScalar(path, as: Int64.self)).map { Int($0) } }
         func shape(_ path: String) -> [Int]? { try? file.info(path).shape }
-        func flag(_ path: String) -> Bool { ((try? file.readScalar(path, as: Int8.self)) ?? 0) != 0 }
         var letters: [String: Int] = [:]
         letters["N"] = int("/acquisition/numFrames")
         letters["J"] = int("/acquisition/numPeriodsPerFrame")
@@ -47,7 +46,7 @@ public enum MDFValidator {
         if let divider = shape("/acquisition/drivefield/divider"), let d = letters["D"], d > 0 {
             letters["F"] = divider.reduce(1, *) / d
         }
-        if flag("/measurement/isFrequencySelection") {
+        if isSet(file, "/measurement/isFrequencySelection") {
             letters["K"] = shape("/measurement/frequencySelection")?.first
         } else if let v = letters["V"] {
             letters["K"] = v / 2 + 1
@@ -74,7 +73,7 @@ public enum MDFValidator {
                 switch field.presence {
                 case .required:
                     deviations.append(MDFDeviation(field.path, "required field is missing"))
-                case let .whenFlag(flag) where ((try? file.readScalar(flag, as: Int8.self)) ?? 0) != 0:
+                case let .whenFlag(flag) where isSet(file, flag):
                     deviations.append(MDFDeviation(field.path, "required because \(flag) is 1, but missing"))
                 default:
                     break
@@ -100,10 +99,9 @@ public enum MDFValidator {
         let expectedShape: [String]
         let allowed: [MDFElementType]
         if path == "/measurement/data" {
-            func flag(_ name: String) -> Bool { ((try? file.readScalar("/measurement/\(name)", as: Int8.self)) ?? 0) != 0 }
-            let fourier = flag("isFourierTransformed")
+            let fourier = isSet(file, "/measurement/isFourierTransformed")
             let sample = fourier ? "K" : "V"
-            expectedShape = flag("isFastFrameAxis") ? ["J", "C", sample, "N"] : ["N", "J", "C", sample]
+            expectedShape = isSet(file, "/measurement/isFastFrameAxis") ? ["J", "C", sample, "N"] : ["N", "J", "C", sample]
             allowed = fourier ? [.complex64, .complex128] : [.int16, .int32, .float32, .float64]
         } else {
             expectedShape = ["Q", "P", "S"]
@@ -117,6 +115,11 @@ public enum MDFValidator {
             deviations.append(MDFDeviation(path, problem))
         }
         return deviations
+    }
+
+    /// Whether an Int8 flag is present and 1; unreadable flags count as unset (reported elsewhere).
+    private static func isSet(_ file: HDF5File, _ path: String) -> Bool {
+        ((try? file.readScalar(path, as: Int8.self)) ?? 0) != 0
     }
 
     private static func typeProblem(expected: MDFField.StoredType, found: HDF5Type) -> String? {
