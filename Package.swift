@@ -21,19 +21,21 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
 
-        .target(name: "MagpieCore", dependencies: [.product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "MagpieCore", dependencies: ["CFFTW", .product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "MagpiePhysics", dependencies: ["MagpieCore"]),
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
         .executableTarget(
             name: "magpie",
             dependencies: [
-                "MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco",
+                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "MagpieCoreTests", dependencies: ["MagpieCore"]),
+        .testTarget(name: "MagpiePhysicsTests", dependencies: ["MagpiePhysics"]),
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco"]),
     ]

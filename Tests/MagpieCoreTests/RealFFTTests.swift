@@ -1,6 +1,6 @@
 import Foundation
 import MagpieCore
-import MagpieReco
+
 import Testing
 
 @Suite struct RealFFTTests {
