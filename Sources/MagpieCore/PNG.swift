@@ -1,0 +1,80 @@
+import Foundation
+
+/// Writes 8-bit grayscale PNG previews without a compression library: the image data goes into
+/// stored (uncompressed) deflate blocks, which every PNG reader accepts.
+public enum PNG {
+    /// `pixels` row-major (width fastest), mapped linearly from [low, high] to 0...255 (by default
+    /// the image's own minimum and maximum).
+    public static func grayscale(_ pixels: [Double], width: Int, height: Int, low: Double? = nil, high: Double? = nil) -> Data {
+        precondition(pixels.count == width * height, "PNG: \(pixels.count) pixels for \(width) x \(height)")
+        let lo = low ?? pixels.min() ?? 0, hi = high ?? pixels.max() ?? 1
+        let span = hi > lo ? hi - lo : 1
+        var raw = [UInt8]()
+        raw.reserveCapacity((width + 1) * height)
+        for row in 0..<height {
+            raw.append(0) // filter: none
+            for column in 0..<width {
+                let value = (pixels[row * width + column] - lo) / span
+                raw.append(UInt8(max(0, min(255, (value * 255).rounded()))))
+            }
+        }
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        var header = Data()
+        header.append(bigEndian: UInt32(width))
+        header.append(bigEndian: UInt32(height))
+        header.append(contentsOf: [8, 0, 0, 0, 0]) // 8-bit, grayscale, deflate, no filter, no interlace
+        png.append(chunk: "IHDR", header)
+        png.append(chunk: "IDAT", zlibStored(raw))
+        png.append(chunk: "IEND", Data())
+        return png
+    }
+
+    public static func write(_ pixels: [Double], width: Int, height: Int, to path: String, low: Double? = nil, high: Double? = nil) throws {
+        try grayscale(pixels, width: width, height: height, low: low, high: high).write(to: URL(fileURLWithPath: path))
+    }
+
+    private static func zlibStored(_ bytes: [UInt8]) -> Data {
+        var out = Data([0x78, 0x01])
+        var offset = 0
+        repeat {
+            let length = min(65535, bytes.count - offset)
+            let final: UInt8 = offset + length == bytes.count ? 1 : 0
+            out.append(final)
+            out.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)])
+            out.append(contentsOf: bytes[offset..<(offset + length)])
+            offset += length
+        } while offset < bytes.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in bytes {
+            a = (a + UInt32(byte)) % 65521
+            b = (b + a) % 65521
+        }
+        out.append(bigEndian: (b << 16) | a)
+        return out
+    }
+
+    static let crcTable: [UInt32] = (0..<256).map { n in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func crc32(_ data: Data) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for byte in data { c = crcTable[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
+        return c ^ 0xFFFF_FFFF
+    }
+}
+
+private extension Data {
+    mutating func append(bigEndian value: UInt32) {
+        append(contentsOf: [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)])
+    }
+
+    mutating func append(chunk type: String, _ body: Data) {
+        append(bigEndian: UInt32(body.count))
+        let typed = Data(type.utf8) + body
+        append(typed)
+        append(bigEndian: PNG.crc32(typed))
+    }
+}
