@@ -116,19 +116,8 @@ public struct MPIScanner: Sendable, Codable, Equatable {
         }
     }
 
-    /// Pixel centres of the image grid, x fastest (MDF order "xyz"), metres, centred on 0.
-    public func pixelCenters() -> [[Double]] {
-        let fov = fieldOfView
-        let count = imageSize.reduce(1, *)
-        let (nx, ny) = (imageSize[0], imageSize[1])
-        return (0..<count).map { (index: Int) -> [Double] in
-            let ijk: [Int] = [index % nx, (index / nx) % ny, index / (nx * ny)]
-            return (0..<3).map { (axis: Int) -> Double in
-                let step = fov[axis] / Double(imageSize[axis])
-                return (Double(ijk[axis]) + 0.5) * step - fov[axis] / 2
-            }
-        }
-    }
+    /// Pixel centres of the image grid, x fastest (MDF order "xyz"), P x 3 metres, centred on 0.
+    public func pixelCenters() -> NDArray<Double> { gridPositions(imageSize, fieldOfView) }
 
     public var voxelVolume: Double {
         let fov = fieldOfView

@@ -79,7 +79,7 @@ public struct SignalSimulator: Sendable {
         let perVoxel = particlesPerVoxelPerMolar
         let centers = scanner.pixelCenters()
         let sources = concentration.storage.enumerated().compactMap { index, c in
-            c != 0 ? (position: centers[index], particles: c * perVoxel) : nil
+            c != 0 ? (position: [centers[index, 0], centers[index, 1], centers[index, 2]], particles: c * perVoxel) : nil
         }
         return voltages(sources: sources)
     }

@@ -4,7 +4,10 @@ import MagpieCore
 /// Writes `MDFFile` values as MDF v2.1.0. A file is written under a temporary name, validated,
 /// and only then renamed into place, so a reader never sees a half-written or invalid file.
 public enum MDFWriter {
-    public static func write(_ mdf: MDFFile, to path: String, overwrite: Bool = false) throws {
+    /// `userFields` may add user-defined fields (paths starting with `_`) to the file before it
+    /// is validated and moved into place.
+    public static func write(_ mdf: MDFFile, to path: String, overwrite: Bool = false,
+                             userFields: ((HDF5File) throws -> Void)? = nil) throws {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw MDFError.hdf5(HDF5Error(file: path, path: nil, message: "already exists (refusing to overwrite)"))
         }
@@ -13,7 +16,9 @@ public enum MDFWriter {
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(MDF.newUUID().prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         do {
-            try writeContents(of: mdf, to: HDF5File.create(temporary))
+            let file = try HDF5File.create(temporary)
+            try writeContents(of: mdf, to: file)
+            try userFields?(file)
         } catch let error as HDF5Error {
             throw MDFError.hdf5(HDF5Error(file: path, path: error.path, message: error.message))
         }

@@ -142,18 +142,5 @@ enum DemoFiles {
         return mdf
     }
 
-    /// Voxel centres, x fastest (order "xyz"), metres, O x 3.
-    static func gridPositions(_ size: [Int], _ fov: [Double]) -> NDArray<Double> {
-        let count = size.reduce(1, *)
-        var positions = NDArray<Double>(repeating: 0, shape: [count, 3])
-        for index in 0..<count {
-            let ijk = [index % size[0], (index / size[0]) % size[1], index / (size[0] * size[1])]
-            for axis in 0..<3 {
-                positions[index, axis] = (Double(ijk[axis]) + 0.5) * fov[axis] / Double(size[axis]) - fov[axis] / 2
-            }
-        }
-        return positions
-    }
-
     private static func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
 }

@@ -1,0 +1,229 @@
+import ArgumentParser
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpiePhysics
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate scans, system matrices and training data from the physics model.",
+        discussion: """
+            Signals are simulated in the time domain: Langevin particles in the selection and drive
+            fields of a preset scanner, receive-coil voltages by reciprocity. Everything is
+            deterministic for a seed.
+
+            Examples:
+              magpie simulate measurement --preset openmpi-2d --phantom resolution --frames 4 -o m.mdf
+              magpie simulate sm --preset openmpi-2d --grid 32 -o sm.mdf
+            """,
+        subcommands: [SimulateMeasurement.self, SimulateSystemMatrix.self]
+    )
+}
+
+extension ScannerPreset: ExpressibleByArgument {}
+extension PhantomKind: ExpressibleByArgument {}
+
+/// Options every simulation shares.
+struct SimulationOptions: ParsableArguments {
+    @Option(help: "Scanner preset: \(ScannerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: ScannerPreset = .openmpi2d
+
+    @Option(help: "Gaussian noise, SNR in dB (signal RMS over noise sigma); none if omitted.")
+    var snr: Double?
+
+    @Option(help: "Harmonic interference, SIR in dB; none if omitted.")
+    var sir: Double?
+
+    @Option(help: "Background amplitude relative to the signal RMS.")
+    var background = 0.05
+
+    @Option(help: "Seed of every random choice.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Remove the drive frequencies in the receive chain (feed-through filter).")
+    var receiveFilter = false
+
+    @Option(name: .shortAndLong, help: "Output MDF file.")
+    var output: String
+
+    @Flag(help: "Replace the output file if it exists.")
+    var overwrite = false
+
+    func validate() throws {
+        guard background >= 0 else { throw ValidationError("--background must be 0 or more") }
+    }
+
+    var scanner: MPIScanner {
+        var scanner = preset.scanner
+        scanner.receiveFilter = receiveFilter
+        return scanner
+    }
+
+    var noise: NoiseModel { NoiseModel(snr: snr, sir: sir, backgroundLevel: background) }
+
+    func jsonText<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Writes the file, turning failures into one line on stderr and exit status 1.
+    func write(_ mdf: MDFFile, userFields: @escaping (HDF5File) throws -> Void) throws {
+        do {
+            try MDFWriter.write(mdf, to: output, overwrite: overwrite) { file in
+                try file.write(try jsonText(scanner), to: "/_magpie/scanner")
+                try file.write(try jsonText(noise), to: "/_magpie/noise")
+                try file.write(scalar: Int64(bitPattern: seed), to: "/_magpie/seed")
+                try file.write("magpie \(MagpieVersion.string)", to: "/_magpie/software")
+                try userFields(file)
+            }
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct SimulateMeasurement: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measurement",
+        abstract: "A raw time-domain MDF measurement of a phantom, with background frames.",
+        discussion: """
+            Writes N x J x C x V Float32 volts: the foreground frames, then the background frames
+            (empty scanner), each with its own noise. The phantom itself is stored in the file under
+            /_magpie/phantom (mol Fe / L on the scanner's grid, x fastest) for comparisons.
+
+            Example:
+              magpie simulate measurement --preset openmpi-2d --phantom resolution --frames 4 --snr 30 -o m.mdf
+            """
+    )
+
+    @OptionGroup var options: SimulationOptions
+
+    @Option(help: "Phantom: \(PhantomKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var phantom: PhantomKind = .resolution
+
+    @Option(help: "Foreground frames.")
+    var frames = 4
+
+    @Option(help: "Background frames (recorded after the foreground).")
+    var backgroundFrames = 2
+
+    @Option(help: "Tracer concentration of the phantom's brightest region, mol Fe / L.")
+    var concentration = 0.1
+
+    @Option(help: "Gap of the resolution phantom's tubes, mm.")
+    var gap = 2.2
+
+    @Option(help: "Digit for --phantom digits (random if omitted).")
+    var digit: Int?
+
+    func validate() throws {
+        guard frames >= 0, backgroundFrames >= 0, frames + backgroundFrames > 0 else {
+            throw ValidationError("--frames and --background-frames must be 0 or more, and not both 0")
+        }
+        guard concentration > 0 else { throw ValidationError("--concentration must be positive") }
+    }
+
+    func run() throws {
+        let scanner = options.scanner
+        let concentrationImage: NDArray<Double>
+        let simulated: SimulatedScan
+        do {
+            let relative = try PhantomGenerator(scanner: scanner)
+                .render(phantom, seed: options.seed, options: PhantomOptions(gap: gap, digit: digit))
+            concentrationImage = scanner.imageSize[1] > 1 || scanner.imageSize[2] > 1
+                ? relative.map { $0 * concentration }
+                : NDArray(shape: [scanner.imageSize[0]], storage: (0..<scanner.imageSize[0]).map { relative[relative.shape[0] / 2, $0] * concentration })
+            let simulator = try MeasurementSimulator(scanner: scanner, noise: options.noise)
+            simulated = try simulator.scan(concentration: concentrationImage, foregroundFrames: frames,
+                                           backgroundFrames: backgroundFrames, seed: options.seed)
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        let total = frames + backgroundFrames
+        var mdf = MDFFile.simulated(scanner: scanner, frames: total, experiment: "\(phantom.rawValue) phantom",
+                                    description: "magpie simulate measurement, preset \(scanner.name), seed \(options.seed)",
+                                    tracerConcentration: concentration)
+        let shape = simulated.frames.shape
+        mdf.measurement = MDF.Measurement(data: .float32(simulated.frames.reshaped([shape[0], 1, shape[1], shape[2]])),
+                                          isBackgroundFrame: simulated.isBackgroundFrame)
+        let image = concentrationImage.reshaped(scanner.imageSize.reversed())
+        try options.write(mdf) { file in
+            try file.write(image, to: "/_magpie/phantom")
+            try file.write(NDArray(scanner.fieldOfView), to: "/_magpie/phantomFieldOfView")
+            try file.write(phantom.rawValue, to: "/_magpie/phantomKind")
+        }
+        print("\(options.output): \(frames) foreground + \(backgroundFrames) background frames of the \(phantom.rawValue) phantom, "
+              + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod) samples (\(scanner.name))")
+    }
+}
+
+struct SimulateSystemMatrix: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sm",
+        abstract: "A system-matrix calibration MDF: a delta sample on a grid, then background frames.",
+        discussion: """
+            Writes J x C x K x N complex64 (isFastFrameAxis) with /calibration (size, field of view,
+            positions, delta sample size, snr from the background frames).
+
+            Example:
+              magpie simulate sm --preset openmpi-2d --grid 32 --snr 40 -o sm.mdf
+            """
+    )
+
+    @OptionGroup var options: SimulationOptions
+
+    @Option(help: "Grid points per driven axis (N gives N x N x 1 for a 2D scanner).")
+    var grid = 32
+
+    @Option(help: "Background frames after the grid.")
+    var backgroundFrames = 10
+
+    @Option(help: "Delta-sample concentration, mol Fe / L.")
+    var concentration = 0.1
+
+    func validate() throws {
+        guard grid >= 1, grid <= 512 else { throw ValidationError("--grid must be between 1 and 512") }
+        guard backgroundFrames >= 1 else { throw ValidationError("--background-frames must be at least 1 (they give the SNR)") }
+    }
+
+    func run() throws {
+        let scanner = options.scanner
+        let driven = Set(scanner.drive.map(\.axis))
+        let size = (0..<3).map { driven.contains($0) ? grid : 1 }
+        let sm: SimulatedSystemMatrix
+        do {
+            let simulator = try SystemMatrixSimulator(scanner: scanner, grid: size, noise: options.noise, sampleConcentration: concentration)
+            sm = simulator.simulate(backgroundFrames: backgroundFrames, seed: options.seed) { done, total in
+                Progress.report("simulating system matrix", done, total)
+            }
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        let frames = sm.isBackgroundFrame.count
+        var mdf = MDFFile.simulated(scanner: scanner, frames: frames, experiment: "system matrix",
+                                    description: "magpie simulate sm, preset \(scanner.name), seed \(options.seed)",
+                                    tracerConcentration: concentration)
+        mdf.measurement = MDF.Measurement(data: .complex64(sm.data), isBackgroundFrame: sm.isBackgroundFrame,
+                                          isFastFrameAxis: true, isFourierTransformed: true)
+        mdf.calibration = MDF.Calibration(method: "simulation", size: sm.grid, fieldOfView: sm.fieldOfView,
+                                          fieldOfViewCenter: [0, 0, 0], positions: sm.positions,
+                                          deltaSampleSize: sm.deltaSampleSize, snr: sm.snr)
+        try options.write(mdf) { _ in }
+        print("\(options.output): \(size.map(String.init).joined(separator: " x ")) grid + \(backgroundFrames) background frames, "
+              + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod / 2 + 1) frequencies (\(scanner.name))")
+    }
+}
+
+/// Progress on stderr for long work, one line rewritten in place on a terminal.
+enum Progress {
+    static func report(_ what: String, _ done: Int, _ total: Int) {
+        let line = "\(what): \(done)/\(total)"
+        let terminal = isatty(STDERR_FILENO) != 0
+        FileHandle.standardError.write(Data((terminal ? "\r\(line)" + (done == total ? "\n" : "") : line + "\n").utf8))
+    }
+}
