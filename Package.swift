@@ -37,6 +37,6 @@ let package = Package(
         .testTarget(name: "MagpieCoreTests", dependencies: ["MagpieCore"]),
         .testTarget(name: "MagpiePhysicsTests", dependencies: ["MagpiePhysics"]),
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
-        .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco"]),
+        .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
     ]
 )

@@ -14,8 +14,6 @@ public final class RealFFT {
     private let output: OpaquePointer
     private let plan: fftwf_plan
 
-    /// FFTW's planner is not thread-safe; execution is.
-    private static let plannerLock = NSLock()
 
     public init(length: Int) {
         precondition(length > 0, "FFT length must be positive")
@@ -24,13 +22,13 @@ public final class RealFFT {
         let complexBuffer = fftwf_alloc_complex(length / 2 + 1)!
         input = realBuffer
         output = OpaquePointer(complexBuffer)
-        plan = RealFFT.plannerLock.withLock {
+        plan = FFTWPlanner.lock.withLock {
             fftwf_plan_dft_r2c_1d(Int32(length), realBuffer, complexBuffer, UInt32(FFTW_ESTIMATE))
         }
     }
 
     deinit {
-        RealFFT.plannerLock.withLock { fftwf_destroy_plan(plan) }
+        FFTWPlanner.lock.withLock { fftwf_destroy_plan(plan) }
         fftwf_free(input)
         fftwf_free(UnsafeMutableRawPointer(output))
     }
@@ -43,4 +41,9 @@ public final class RealFFT {
         let pairs = UnsafeRawPointer(output).assumingMemoryBound(to: Complex<Float>.self)
         return Array(UnsafeBufferPointer(start: pairs, count: outputLength))
     }
+}
+
+/// FFTW's planner is not thread-safe (plan execution is): every plan is made and destroyed under this lock.
+public enum FFTWPlanner {
+    public static let lock = NSLock()
 }
