@@ -11,6 +11,7 @@ packages=(
   liblapacke-dev   # LAPACK
   python3-h5py     # Tests/interop: reads Magpie's files as the MDF reference Python code does
   python3-numpy
+  python3-skimage  # Tests/interop: the reference SSIM and PSNR
 )
 
 missing=()
