@@ -17,7 +17,7 @@ struct SimulateCommand: ParsableCommand {
               magpie simulate measurement --preset openmpi-2d --phantom resolution --frames 4 -o m.mdf
               magpie simulate sm --preset openmpi-2d --grid 32 -o sm.mdf
             """,
-        subcommands: [SimulateMeasurement.self, SimulateSystemMatrix.self]
+        subcommands: [SimulateMeasurement.self, SimulateSystemMatrix.self, SimulateDataset.self]
     )
 }
 

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpiePhysics
+import MagpieReco
+
+struct SimulateDataset: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "HDF5 training sets for the learned stages, written record by record.",
+        discussion: """
+            Kinds (record i uses seed + i, so a set can be regenerated or extended exactly):
+              denoise  /input, /target: two noisy periods of one phantom's signal (C x V, volts),
+                       /clean: the noise-free period. Default preset denoise-paper, digits.
+              deblur   /native: x-space image at --preset (default deblur-paper-3T), /sharp: the
+                       Richardson-Lucy deconvolved x-space image at --label-preset (deblur-paper-6T),
+                       /phantom. With --unpaired, /sharp comes from a different phantom (seed + count + i).
+              smsr     per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
+                       every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
+                       (every --factor-th grid point), with /sm, /channel, /frequency.
+              score    /phantom (--grid x --grid, default 19) and /signal (C x V) of openmpi-2d.
+
+            Example:
+              magpie simulate dataset denoise --count 8000 --snr 15 --sir 5 -o denoise.h5
+            """
+    )
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case denoise, deblur, smsr, score }
+
+    @Argument(help: "denoise, deblur, smsr or score.") var kind: Kind
+    @Option(help: "Records (SMs for smsr).") var count = 100
+    @Option(help: "Scanner preset (default depends on the kind).") var preset: ScannerPreset?
+    @Option(help: "Label scanner for deblur.") var labelPreset: ScannerPreset = .deblurPaper6T
+    @Option(help: "Phantom kind (default digits; tumor for score).") var phantom: PhantomKind?
+    @Option(help: "Gaussian noise, SNR in dB.") var snr: Double?
+    @Option(help: "Harmonic interference, SIR in dB.") var sir: Double?
+    @Option(help: "Seed of record 0.") var seed: UInt64 = 0
+    @Option(help: "Downsampling factor of /low for smsr (2, 4 or 8).") var factor = 4
+    @Option(help: "Image grid for score.") var grid = 19
+    @Flag(help: "deblur: draw /sharp from other phantoms than /native (for unpaired training).") var unpaired = false
+    @Option(name: .shortAndLong, help: "Output HDF5 file.") var output: String
+    @Flag(help: "Replace the output file if it exists.") var overwrite = false
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard [2, 4, 8].contains(factor) else { throw ValidationError("--factor must be 2, 4 or 8") }
+        guard grid >= 4 && grid <= 256 else { throw ValidationError("--grid must be between 4 and 256") }
+    }
+
+    func run() throws {
+        do {
+            let file = try HDF5File.create(output, overwrite: overwrite)
+            try file.write(kind.rawValue, to: "/kind")
+            try file.write(CommandLine.arguments.dropFirst().joined(separator: " "), to: "/recipe")
+            try file.write("magpie \(MagpieVersion.string)", to: "/software")
+            switch kind {
+            case .denoise: try denoise(file)
+            case .deblur: try deblur(file)
+            case .smsr: try smsr(file)
+            case .score: try score(file)
+            }
+            try file.flush()
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func record(_ i: Int) -> UInt64 { seed &+ UInt64(i) }
+
+    private func denoise(_ file: HDF5File) throws {
+        let scanner = (preset ?? .denoisePaper).scanner
+        let shape = [scanner.receive.count, scanner.samplesPerPeriod]
+        let input = try file.createAppendable("/input", of: Float.self, frameShape: shape)
+        let target = try file.createAppendable("/target", of: Float.self, frameShape: shape)
+        let clean = try file.createAppendable("/clean", of: Float.self, frameShape: shape)
+        let simulator = try MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: snr, sir: sir, backgroundLevel: 0))
+        let generator = PhantomGenerator(scanner: scanner)
+        for i in 0..<count {
+            let image = try generator.render(phantom ?? .digits, seed: record(i)).map { $0 * 0.1 }
+            let scan = try simulator.scan(concentration: image, foregroundFrames: 2, backgroundFrames: 0, seed: record(i))
+            let frame = shape.reduce(1, *)
+            try input.append(NDArray(shape: [1] + shape, storage: Array(scan.frames.storage[0..<frame])))
+            try target.append(NDArray(shape: [1] + shape, storage: Array(scan.frames.storage[frame..<(2 * frame)])))
+            try clean.append(NDArray(shape: [1] + shape, storage: scan.noiseFree.storage.map(Float.init)))
+            Progress.report("denoise records", i + 1, count)
+        }
+    }
+
+    private func deblur(_ file: HDF5File) throws {
+        let scanner = (preset ?? .deblurPaper3T).scanner, label = labelPreset.scanner
+        guard scanner.imageSize == label.imageSize, scanner.fieldOfView == label.fieldOfView else {
+            throw ValidationError("--preset and --label-preset must share grid and field of view")
+        }
+        let shape = [scanner.imageSize[1], scanner.imageSize[0]]
+        let native = try file.createAppendable("/native", of: Float.self, frameShape: shape)
+        let sharp = try file.createAppendable("/sharp", of: Float.self, frameShape: shape)
+        let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: shape)
+        let noise = NoiseModel(snr: snr, sir: sir, backgroundLevel: 0)
+        let low = try MeasurementSimulator(scanner: scanner, noise: noise), high = try MeasurementSimulator(scanner: label, noise: noise)
+        let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = try XSpaceReconstruction(scanner: label)
+        let (lowPath, highPath) = (lowReco.trajectory(), highReco.trajectory())
+        let highKernel = LangevinPSF.kernel(scanner: label)
+        let generator = PhantomGenerator(scanner: scanner)
+        func image(_ simulator: MeasurementSimulator, _ reco: XSpaceReconstruction, _ path: XSpaceReconstruction.Trajectory,
+                   _ concentration: NDArray<Double>, _ seed: UInt64) throws -> NDArray<Double> {
+            let scan = try simulator.scan(concentration: concentration, foregroundFrames: 1, backgroundFrames: 0, seed: seed)
+            return try reco.reconstruct(scan.frames.reshaped([scan.frames.shape[1], scan.frames.shape[2]]).map(Double.init), trajectory: path)
+        }
+        for i in 0..<count {
+            let kind = phantom ?? .digits
+            let x = try generator.render(kind, seed: record(i))
+            let y = unpaired ? try generator.render(kind, seed: record(count + i)) : x
+            let nativeImage = try image(low, lowReco, lowPath, x.map { $0 * 0.1 }, record(i))
+            let labelImage = try image(high, highReco, highPath, y.map { $0 * 0.1 }, record(i) ^ 0x5A5A)
+            let sharpImage = Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: 30)
+            try native.append(normalised(nativeImage.storage, shape))
+            try sharp.append(normalised(sharpImage.storage, shape))
+            try phantoms.append(NDArray(shape: [1] + shape, storage: x.storage.map(Float.init)))
+            Progress.report("deblur records", i + 1, count)
+        }
+    }
+
+    /// Images scaled to a maximum of 1, as the deblurring papers train on them.
+    private func normalised(_ values: [Double], _ shape: [Int]) -> NDArray<Float> {
+        let top = max(values.max() ?? 1, 1e-30)
+        return NDArray(shape: [1] + shape, storage: values.map { Float(max($0, 0) / top) })
+    }
+
+    private func smsr(_ file: HDF5File) throws {
+        var base = (preset ?? .smsrPaper).scanner
+        let size = base.imageSize[0]
+        guard size % factor == 0 else { throw ValidationError("grid \(size) is not divisible by --factor \(factor)") }
+        let high = try file.createAppendable("/high", of: Float.self, frameShape: [2, size, size], framesPerChunk: 64)
+        let low = try file.createAppendable("/low", of: Float.self, frameShape: [2, size / factor, size / factor], framesPerChunk: 64)
+        let sm = try file.createAppendable("/sm", of: Int32.self, frameShape: [1], framesPerChunk: 256)
+        let channelIndex = try file.createAppendable("/channel", of: Int32.self, frameShape: [1], framesPerChunk: 256)
+        let frequencyIndex = try file.createAppendable("/frequency", of: Int32.self, frameShape: [1], framesPerChunk: 256)
+        let fov = base.fieldOfView
+        for i in 0..<count {
+            var random = SeededRandom(seed: record(i))
+            let gradient = random.uniform(2...4)
+            base.gradient = [gradient, gradient, 2 * gradient]
+            for d in base.drive.indices { base.drive[d].amplitude = fov[base.drive[d].axis] * gradient / 2 }
+            base.particle.coreDiameter = random.uniform(20...35) * 1e-9
+            let simulated = try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: NoiseModel(snr: snr, backgroundLevel: 0))
+                .simulate(backgroundFrames: 10, seed: record(i))
+            let (channels, frequencies, frames) = (simulated.data.shape[1], simulated.data.shape[2], simulated.data.shape[3])
+            for c in 0..<channels {
+                for k in 1..<frequencies where simulated.snr[0, c, k] >= 5 {
+                    let row = (c * frequencies + k) * frames
+                    let values = (0..<(size * size)).map { simulated.data.storage[row + $0] }
+                    let hr = values.map(\.real) + values.map(\.imaginary)
+                    var lr: [Float] = []
+                    for part in 0..<2 {
+                        for y in stride(from: 0, to: size, by: factor) {
+                            for x in stride(from: 0, to: size, by: factor) { lr.append(hr[part * size * size + y * size + x]) }
+                        }
+                    }
+                    try high.append(NDArray(shape: [1, 2, size, size], storage: hr))
+                    try low.append(NDArray(shape: [1, 2, size / factor, size / factor], storage: lr))
+                    try sm.append(NDArray(shape: [1, 1], storage: [Int32(i)]))
+                    try channelIndex.append(NDArray(shape: [1, 1], storage: [Int32(c)]))
+                    try frequencyIndex.append(NDArray(shape: [1, 1], storage: [Int32(k)]))
+                }
+            }
+            Progress.report("system matrices", i + 1, count)
+        }
+    }
+
+    private func score(_ file: HDF5File) throws {
+        var scanner = (preset ?? .openmpi2d).scanner
+        scanner.imageSize = [grid, grid, 1]
+        let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: [grid, grid])
+        let signals = try file.createAppendable("/signal", of: Float.self, frameShape: [scanner.receive.count, scanner.samplesPerPeriod])
+        let simulator = try MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: snr, sir: sir, backgroundLevel: 0))
+        let generator = PhantomGenerator(scanner: scanner)
+        for i in 0..<count {
+            let image = try generator.render(phantom ?? .tumor, seed: record(i))
+            let scan = try simulator.scan(concentration: image.map { $0 * 0.1 }, foregroundFrames: 1, backgroundFrames: 0, seed: record(i))
+            try phantoms.append(NDArray(shape: [1, grid, grid], storage: image.storage.map(Float.init)))
+            try signals.append(scan.frames)
+            Progress.report("score records", i + 1, count)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+"""`magpie simulate`: files other tools can read, deterministic for a seed, clear errors."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
+
+
+def magpie(*args):
+    return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=300)
+
+
+class Simulate(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="magpie-simulate-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def test_measurement_is_valid_mdf_with_its_phantom(self):
+        out = self.path("m.mdf")
+        result = magpie("simulate", "measurement", "--preset", "openmpi-2d", "--phantom", "resolution", "--frames", "4", "-o", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(magpie("inspect", "--validate", out).returncode, 0)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f["/acquisition/receiver/numSamplingPoints"][()], 1632)
+            self.assertEqual(f["/acquisition/receiver/bandwidth"][()], 1.25e6)
+            data = f["/measurement/data"][()]
+            self.assertEqual(data.shape, (6, 1, 2, 1632))
+            self.assertEqual(f["/measurement/isBackgroundFrame"][()].view(bool).tolist(), [False] * 4 + [True] * 2)
+            self.assertEqual(f["/_magpie/phantom"].shape, (1, 64, 64))
+        # The particle signal is in the foreground frames only: they differ from the background.
+        foreground = data[:4, 0].mean(axis=0)
+        background = data[4:, 0].mean(axis=0)
+        self.assertGreater(np.abs(foreground - background).max(), 10 * np.abs(data[4, 0] - data[5, 0]).max())
+
+    def test_same_seed_same_file_contents(self):
+        for name in ("a.mdf", "b.mdf"):
+            self.assertEqual(magpie("simulate", "measurement", "--preset", "openmpi-1d", "--snr", "20", "--seed", "9",
+                                    "-o", self.path(name)).returncode, 0)
+        with h5py.File(self.path("a.mdf"), "r") as a, h5py.File(self.path("b.mdf"), "r") as b:
+            np.testing.assert_array_equal(a["/measurement/data"][()], b["/measurement/data"][()])
+
+    def test_datasets_regenerate_exactly(self):
+        for name in ("d1.h5", "d2.h5"):
+            result = magpie("simulate", "dataset", "denoise", "--preset", "openmpi-1d", "--phantom", "dots", "--count", "3",
+                            "--snr", "10", "--seed", "4", "-o", self.path(name))
+            self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("d1.h5"), "r") as a, h5py.File(self.path("d2.h5"), "r") as b:
+            self.assertEqual(a["/input"].shape, (3, 1, 102))
+            np.testing.assert_array_equal(a["/input"][()], b["/input"][()])
+            # Input and target are two noisy periods of the same clean signal.
+            self.assertFalse(np.array_equal(a["/input"][()], a["/target"][()]))
+            noise = a["/input"][()] - a["/clean"][()]
+            self.assertLess(np.abs(noise.mean()), 0.5 * noise.std())
+        result = magpie("simulate", "dataset", "score", "--count", "2", "--grid", "19", "-o", self.path("s.h5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("s.h5"), "r") as f:
+            self.assertEqual(f["/phantom"].shape, (2, 19, 19))
+            self.assertEqual(f["/signal"].shape, (2, 2, 1632))
+
+    def test_bad_options_are_refused(self):
+        self.assertNotEqual(magpie("simulate", "dataset", "smsr", "--factor", "3", "-o", self.path("x.h5")).returncode, 0)
+        self.assertNotEqual(magpie("simulate", "measurement", "--preset", "no-such-scanner", "-o", self.path("x.mdf")).returncode, 0)
+        result = magpie("simulate", "measurement", "--phantom", "resolution", "--gap", "40", "-o", self.path("x.mdf"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("do not fit", result.stderr)
+        self.assertFalse(os.path.exists(self.path("x.mdf")))
+        out = self.path("exists.mdf")
+        open(out, "w").close()
+        result = magpie("simulate", "measurement", "-o", out)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("already exists", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
