@@ -74,33 +74,110 @@ public struct XSpaceReconstruction: Sendable {
         return Trajectory(samples: samples, pixel: pixel, direction: direction, inverseRate: inverseRate)
     }
 
-    /// The native image of one period of voltages (C x V, background already subtracted), shape
-    /// [nz, ny, nx], in particle-moment units (n m beta per voxel, per mol/L of the preset's tracer).
-    public func reconstruct(_ voltages: NDArray<Double>, trajectory: Trajectory? = nil) throws -> NDArray<Double> {
-        let channels = scanner.receive.count
-        guard voltages.shape == [channels, scanner.samplesPerPeriod] else {
-            throw ScannerError(scanner: scanner.name, message: "x-space needs \(channels) x \(scanner.samplesPerPeriod) voltages, got shape \(voltages.shape)")
-        }
-        let path = trajectory ?? self.trajectory()
-        // y / |z| per sample along each driven axis (the first receive channel on that axis).
-        let coils = axes.map { axis in scanner.receive.firstIndex { $0.axis == axis }! }
-        let measured = path.samples.indices.map { i -> [Double] in
-            coils.map { c in voltages[c, path.samples[i]] / scanner.receive[c].sensitivity * path.inverseRate[i] }
-        }
+    /// The reconstruction as a fixed sparse linear map: the fit's normal equations depend on the
+    /// trajectory only, so each pixel is a weighted sum of samples' voltages (compressed rows:
+    /// pixel p uses entries rowStart[p]..<rowStart[p + 1]). Built once per scanner and grid.
+    public struct Plan: Sendable {
+        public let imageSize: [Int]
+        public let channels: Int
+        public let samples: Int
+        let rowStart: [Int]
+        /// Index into the voltages, c * V + v.
+        let source: [Int32]
+        let weight: [Double]
+        let restoresOffset: Bool
+
+        public var nonZeros: Int { weight.count }
+    }
+
+    public func plan() -> Plan {
+        let path = trajectory()
         let fit = MatrixImageFit(dimensions: axes.count, axes: axes)
+        let coils = axes.map { axis in scanner.receive.firstIndex { $0.axis == axis }! }
         var sigma = samplingSigma(path.samples.count)
-        var normal = splat(path, measured, fit, sigma: sigma)
+        var normal = splat(path, fit, sigma: sigma)
         // Pixels the trajectory does not reach (the slow corners of a Lissajous FOV) take their
         // equations from successively wider kernels; covered pixels keep the sharp one.
+        var pixelSigma = [Double](repeating: sigma, count: normal.count)
         let floor = 1e-2 * (normal.map(\.weight).max() ?? 1)
         while normal.contains(where: { $0.weight < floor }) && sigma < 16 {
             sigma *= 1.5
-            let wide = splat(path, measured, fit, sigma: sigma)
-            for i in normal.indices where normal[i].weight < floor { normal[i] = wide[i] }
+            let wide = splat(path, fit, sigma: sigma)
+            for i in normal.indices where normal[i].weight < floor {
+                normal[i] = wide[i]
+                pixelSigma[i] = sigma
+            }
         }
-        var image = normal.map { fit.solve($0) }
-        if scanner.receiveFilter { restoreOffset(&image) }
-        return NDArray(shape: imageSize.reversed(), storage: image)
+        // image[p] = t . m with A m = b and b linear in the data, so image[p] = g . b with A g = t.
+        let (nx, ny) = (imageSize[0], imageSize[1])
+        let rows = path.direction.map { fit.rows(direction: $0) }
+        // Samples bucketed by nearest pixel, so each pixel visits only its neighbourhood.
+        var buckets: [SIMD3<Int>: [Int]] = [:]
+        for (i, point) in path.pixel.enumerated() {
+            buckets[SIMD3(Int(point.x.rounded()), Int(point.y.rounded()), Int(point.z.rounded())), default: []].append(i)
+        }
+        var rowStart = [0], source: [Int32] = [], weight: [Double] = []
+        for p in normal.indices {
+            let g = fit.traceFunctional(normal[p])
+            // The kernel support of `splat`: samples whose nearest pixel is within ceil(3 sigma).
+            let sigma = pixelSigma[p], reach = Int((3 * sigma).rounded(.up))
+            let center = SIMD3<Int>(p % nx, (p / nx) % ny, p / (nx * ny))
+            let (ry, rz) = (imageSize[1] > 1 ? reach : 0, imageSize[2] > 1 ? reach : 0)
+            for bz in (center.z - rz)...(center.z + rz) {
+                for by in (center.y - ry)...(center.y + ry) {
+                    for bx in (center.x - reach)...(center.x + reach) {
+                        for i in buckets[SIMD3(bx, by, bz)] ?? [] {
+                            var d = path.pixel[i] - SIMD3<Double>(Double(center.x), Double(center.y), Double(center.z))
+                            if imageSize[1] == 1 { d.y = 0 }
+                            if imageSize[2] == 1 { d.z = 0 }
+                            let w = exp(-(d * d).sum() / (2 * sigma * sigma))
+                            for (a, row) in rows[i].enumerated() {
+                                let coefficient = zip(g, row).reduce(0) { $0 + $1.0 * $1.1 }
+                                guard coefficient != 0 else { continue }
+                                let c = coils[a]
+                                source.append(Int32(c * scanner.samplesPerPeriod + path.samples[i]))
+                                weight.append(w * coefficient * path.inverseRate[i] / scanner.receive[c].sensitivity)
+                            }
+                        }
+                    }
+                }
+            }
+            rowStart.append(weight.count)
+        }
+        return Plan(imageSize: imageSize, channels: scanner.receive.count, samples: scanner.samplesPerPeriod,
+                    rowStart: rowStart, source: source, weight: weight, restoresOffset: scanner.receiveFilter)
+    }
+
+    /// The native image of one period of voltages (C x V, background already subtracted), shape
+    /// [nz, ny, nx], in particle-moment units (n m beta per voxel).
+    public func reconstruct(_ voltages: NDArray<Double>, plan: Plan? = nil) throws -> NDArray<Double> {
+        let plan = plan ?? self.plan()
+        return try XSpaceReconstruction.apply(plan, to: voltages.storage, shape: voltages.shape)
+    }
+
+    /// Applies a plan to one period given as C x V values.
+    public static func apply(_ plan: Plan, to voltages: [Double], shape: [Int]) throws -> NDArray<Double> {
+        guard shape == [plan.channels, plan.samples] else {
+            throw ScannerError(scanner: "x-space", message: "needs \(plan.channels) x \(plan.samples) voltages, got shape \(shape)")
+        }
+        var image = [Double](repeating: 0, count: plan.rowStart.count - 1)
+        plan.source.withUnsafeBufferPointer { source in
+            plan.weight.withUnsafeBufferPointer { weight in
+                voltages.withUnsafeBufferPointer { u in
+                    for p in image.indices {
+                        var sum = 0.0
+                        for k in plan.rowStart[p]..<plan.rowStart[p + 1] { sum += weight[k] * u[Int(source[k])] }
+                        image[p] = sum
+                    }
+                }
+            }
+        }
+        if plan.restoresOffset {
+            let sorted = image.sorted()
+            let floor = sorted[max(0, sorted.count / 20 - 1)]
+            image = image.map { $0 - floor }
+        }
+        return NDArray(shape: plan.imageSize.reversed(), storage: image)
     }
 
     /// Kernel width from the sample density: sigma is the mean sample spacing (one sample per
@@ -111,14 +188,14 @@ public struct XSpaceReconstruction: Sendable {
         return max(0.7, pow(volume / Double(max(count, 1)), 1 / Double(max(used.count, 1))))
     }
 
-    private func splat(_ path: Trajectory, _ measured: [[Double]], _ fit: MatrixImageFit, sigma: Double) -> [MatrixImageFit.Equations] {
+    private func splat(_ path: Trajectory, _ fit: MatrixImageFit, sigma: Double) -> [MatrixImageFit.Equations] {
         let (nx, ny, nz) = (imageSize[0], imageSize[1], imageSize[2])
         var equations = [MatrixImageFit.Equations](repeating: fit.empty, count: nx * ny * nz)
         let radius = Int((3 * sigma).rounded(.up))
         let inverse = 1 / (2 * sigma * sigma)
         for i in path.pixel.indices {
             let point = path.pixel[i]
-            let rows = fit.rows(direction: path.direction[i], measured: measured[i])
+            let rows = fit.rows(direction: path.direction[i])
             let cx = Int(point.x.rounded()), cy = Int(point.y.rounded()), cz = Int(point.z.rounded())
             let rz = nz > 1 ? radius : 0, ry = ny > 1 ? radius : 0
             for z in max(0, cz - rz)...min(nz - 1, max(0, cz + rz)) {
@@ -134,13 +211,7 @@ public struct XSpaceReconstruction: Sendable {
         return equations
     }
 
-    private func restoreOffset(_ image: inout [Double]) {
-        let sorted = image.sorted()
-        let floor = sorted[max(0, sorted.count / 20 - 1)]
-        image = image.map { $0 - floor }
-    }
 }
-
 /// Weighted least squares for a symmetric D x D matrix M from equations y = M z^ (D = 1, 2, 3),
 /// with a small penalty on anisotropy so that a single direction gives the classic projection.
 struct MatrixImageFit: Sendable {
@@ -155,30 +226,27 @@ struct MatrixImageFit: Sendable {
         pairs = (0..<dimensions).flatMap { a in (a..<dimensions).map { (a, $0) } }
     }
 
+    /// The weighted normal matrix sum_i w_i e_i e_i^T of a pixel (its right-hand side is the
+    /// data's, applied later through `traceFunctional`), and the total weight.
     struct Equations {
         var normal: [Double]      // unknowns x unknowns, row-major
-        var right: [Double]
         var weight: Double
 
-        mutating func add(_ rows: [(coefficients: [Double], value: Double)], weight w: Double) {
-            let n = right.count
+        mutating func add(_ rows: [[Double]], weight w: Double) {
+            let n = rows.first?.count ?? 0
             for row in rows {
-                for i in 0..<n where row.coefficients[i] != 0 {
-                    right[i] += w * row.coefficients[i] * row.value
-                    for j in 0..<n { normal[i * n + j] += w * row.coefficients[i] * row.coefficients[j] }
+                for i in 0..<n where row[i] != 0 {
+                    for j in 0..<n { normal[i * n + j] += w * row[i] * row[j] }
                 }
             }
             weight += w
         }
     }
 
-    var empty: Equations {
-        Equations(normal: [Double](repeating: 0, count: pairs.count * pairs.count),
-                  right: [Double](repeating: 0, count: pairs.count), weight: 0)
-    }
+    var empty: Equations { Equations(normal: [Double](repeating: 0, count: pairs.count * pairs.count), weight: 0) }
 
-    /// One equation per driven axis a: y_a = sum_b M_ab z^_b.
-    func rows(direction: SIMD3<Double>, measured: [Double]) -> [(coefficients: [Double], value: Double)] {
+    /// The coefficients of one equation per driven axis a: y_a = sum_b M_ab z^_b.
+    func rows(direction: SIMD3<Double>) -> [[Double]] {
         (0..<dimensions).map { a in
             var coefficients = [Double](repeating: 0, count: pairs.count)
             for b in 0..<dimensions {
@@ -186,15 +254,16 @@ struct MatrixImageFit: Sendable {
                 let k = pairs.firstIndex { $0 == key }!
                 coefficients[k] += direction[axes[b]]
             }
-            return (coefficients, measured[a])
+            return coefficients
         }
     }
 
-    /// trace(M) / D of the regularised solution.
-    func solve(_ equations: Equations) -> Double {
+    /// g with A g = t, t selecting trace(M) / D, for the regularised normal matrix A: the
+    /// pixel's value is then g . b for right-hand side b. Zero where the system is singular.
+    func traceFunctional(_ equations: Equations) -> [Double] {
         let n = pairs.count
-        guard equations.weight > 0 else { return 0 }
-        var a = equations.normal, b = equations.right
+        guard equations.weight > 0 else { return [Double](repeating: 0, count: n) }
+        var a = equations.normal
         // Anisotropy penalty: (M_aa - M_bb)^2 for a < b and (2 M_ab)^2, scaled to the equations.
         let scale = 1e-3 * (0..<n).reduce(0) { $0 + a[$1 * n + $1] } / Double(n)
         for (k, pair) in pairs.enumerated() where pair.0 != pair.1 { a[k * n + k] += 4 * scale }
@@ -205,10 +274,11 @@ struct MatrixImageFit: Sendable {
                 a[p * n + q] -= scale; a[q * n + p] -= scale
             }
         }
-        // Gaussian elimination with partial pivoting (n <= 6).
+        var b = pairs.map { $0.0 == $0.1 ? 1 / Double(dimensions) : 0 }
+        // Gaussian elimination with partial pivoting (n <= 6); A is symmetric, so A^T g = t is A g = t.
         for column in 0..<n {
             let pivot = (column..<n).max { abs(a[$0 * n + column]) < abs(a[$1 * n + column]) }!
-            if abs(a[pivot * n + column]) < 1e-300 { return 0 }
+            if abs(a[pivot * n + column]) < 1e-300 { return [Double](repeating: 0, count: n) }
             if pivot != column {
                 for j in 0..<n { a.swapAt(pivot * n + j, column * n + j) }
                 b.swapAt(pivot, column)
@@ -219,14 +289,12 @@ struct MatrixImageFit: Sendable {
                 b[row] -= factor * b[column]
             }
         }
-        var m = [Double](repeating: 0, count: n)
+        var g = [Double](repeating: 0, count: n)
         for row in stride(from: n - 1, through: 0, by: -1) {
             var s = b[row]
-            for j in (row + 1)..<n { s -= a[row * n + j] * m[j] }
-            m[row] = s / a[row * n + row]
+            for j in (row + 1)..<n { s -= a[row * n + j] * g[j] }
+            g[row] = s / a[row * n + row]
         }
-        var trace = 0.0
-        for (k, pair) in pairs.enumerated() where pair.0 == pair.1 { trace += m[k] }
-        return trace / Double(dimensions)
+        return g
     }
 }

@@ -45,6 +45,34 @@ import Testing
     }
 }
 
+/// A Cartesian raster: fast 25 kHz sine in x, slow 250 Hz sine in y (200 passes per cycle),
+/// 2 T/m, 12 mT, 25 nm cores, 64 x 64 over 12 x 12 mm. The FFP moves along x almost always, so
+/// the reference is the PSF projected onto x.
+@Suite struct XSpaceCartesianTests {
+    @Test(arguments: [PhantomKind.digits, .shapes])
+    func rasterImageMatchesThePhantomBlurredByThePSF(kind: PhantomKind) throws {
+        let scanner = MPIScanner(
+            name: "raster", gradient: [-2, -2, 4], baseFrequency: 2.5e6,
+            drive: [DriveChannel(axis: 0, amplitude: 0.012, divider: 100, phase: Double.pi / 2),
+                    DriveChannel(axis: 1, amplitude: 0.012, divider: 10000, phase: Double.pi / 2)],
+            samplingRate: 2.5e6, samplesPerPeriod: 10000, receive: [ReceiveChannel(axis: 0), ReceiveChannel(axis: 1)],
+            particle: Particle(coreDiameter: 25e-9), imageSize: [64, 64, 1])
+        let phantom = try PhantomGenerator(scanner: scanner).render(kind, seed: 2)
+        let signal = try SignalSimulator(scanner: scanner).voltages(concentration: phantom.map { $0 * 0.1 })
+        let image = try XSpaceReconstruction(scanner: scanner).reconstruct(signal)
+        let kernel = LangevinPSF.kernel(scanner: scanner, projectedOnto: (1, 0))
+        let blurred = Convolution2D(imageRows: 64, imageColumns: 64, kernel: kernel).apply(phantom.storage)
+        let top = (image.storage.max()!, blurred.max()!)
+        let ssim = ImageMetrics.ssim(image.storage.map { $0 / top.0 }, reference: blurred.map { $0 / top.1 }, rows: 64, columns: 64, dataRange: 1)
+        print("x-space raster \(kind.rawValue): SSIM \(ssim)")
+        if let directory = ProcessInfo.processInfo.environment["MAGPIE_XSPACE_PNG"] {
+            try PNG.write(image.storage, width: 64, height: 64, to: "\(directory)/raster-\(kind.rawValue)-native.png")
+            try PNG.write(blurred, width: 64, height: 64, to: "\(directory)/raster-\(kind.rawValue)-blurred.png")
+        }
+        #expect(ssim >= 0.90)
+    }
+}
+
 @Suite struct DeconvolutionTests {
     /// Least-squares scale of `image` onto `reference`: images in different units compare fairly.
     func fitted(_ image: [Double], to reference: [Double]) -> [Double] {

@@ -100,20 +100,20 @@ struct SimulateDataset: ParsableCommand {
         let noise = NoiseModel(snr: snr, sir: sir, backgroundLevel: 0)
         let low = try MeasurementSimulator(scanner: scanner, noise: noise), high = try MeasurementSimulator(scanner: label, noise: noise)
         let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = try XSpaceReconstruction(scanner: label)
-        let (lowPath, highPath) = (lowReco.trajectory(), highReco.trajectory())
+        let (lowPlan, highPlan) = (lowReco.plan(), highReco.plan())
         let highKernel = LangevinPSF.kernel(scanner: label)
         let generator = PhantomGenerator(scanner: scanner)
-        func image(_ simulator: MeasurementSimulator, _ reco: XSpaceReconstruction, _ path: XSpaceReconstruction.Trajectory,
+        func image(_ simulator: MeasurementSimulator, _ reco: XSpaceReconstruction, _ plan: XSpaceReconstruction.Plan,
                    _ concentration: NDArray<Double>, _ seed: UInt64) throws -> NDArray<Double> {
             let scan = try simulator.scan(concentration: concentration, foregroundFrames: 1, backgroundFrames: 0, seed: seed)
-            return try reco.reconstruct(scan.frames.reshaped([scan.frames.shape[1], scan.frames.shape[2]]).map(Double.init), trajectory: path)
+            return try reco.reconstruct(scan.frames.reshaped([scan.frames.shape[1], scan.frames.shape[2]]).map(Double.init), plan: plan)
         }
         for i in 0..<count {
             let kind = phantom ?? .digits
             let x = try generator.render(kind, seed: record(i))
             let y = unpaired ? try generator.render(kind, seed: record(count + i)) : x
-            let nativeImage = try image(low, lowReco, lowPath, x.map { $0 * 0.1 }, record(i))
-            let labelImage = try image(high, highReco, highPath, y.map { $0 * 0.1 }, record(i) ^ 0x5A5A)
+            let nativeImage = try image(low, lowReco, lowPlan, x.map { $0 * 0.1 }, record(i))
+            let labelImage = try image(high, highReco, highPlan, y.map { $0 * 0.1 }, record(i) ^ 0x5A5A)
             let sharpImage = Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: 30)
             try native.append(normalised(nativeImage.storage, shape))
             try sharp.append(normalised(sharpImage.storage, shape))
