@@ -146,9 +146,6 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     /// Time of sample v.
     public func time(ofSample v: Int) -> Double { Double(v) / samplingRate }
 
-    /// Frequency of bin k of a real FFT over one period.
-    public func frequency(ofBin k: Int) -> Double { Double(k) / period }
-
     /// Checks that the description is physically and numerically consistent.
     public func validate() throws {
         func fail(_ message: String) -> ScannerError { ScannerError(scanner: name, message: message) }

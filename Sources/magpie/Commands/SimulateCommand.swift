@@ -218,12 +218,3 @@ struct SimulateSystemMatrix: ParsableCommand {
               + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod / 2 + 1) frequencies (\(scanner.name))")
     }
 }
-
-/// Progress on stderr for long work, one line rewritten in place on a terminal.
-enum Progress {
-    static func report(_ what: String, _ done: Int, _ total: Int) {
-        let line = "\(what): \(done)/\(total)"
-        let terminal = isatty(STDERR_FILENO) != 0
-        FileHandle.standardError.write(Data((terminal ? "\r\(line)" + (done == total ? "\n" : "") : line + "\n").utf8))
-    }
-}
