@@ -45,10 +45,4 @@ public enum LangevinPSF {
         let total = kernel.storage.reduce(0, +)
         return kernel.map { $0 / total }
     }
-
-    /// Full width at half maximum along x, metres: the resolution the scanner gives.
-    public static func fullWidthAtHalfMaximum(scanner: MPIScanner) -> Double {
-        // L'(xi) falls to 1/6 (half its peak) at xi = 2.08; x = xi / (beta |G|).
-        2 * 2.0846 / (scanner.particle.beta * abs(scanner.gradient[0]))
-    }
 }
