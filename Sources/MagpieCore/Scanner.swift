@@ -157,7 +157,7 @@ public struct MPIScanner: Sendable, Codable, Equatable {
             guard channel.divider > 0, channel.amplitude > 0 else { throw fail("drive channels need positive divider and amplitude") }
         }
         guard samplingRate > 0, samplesPerPeriod > 0 else { throw fail("sampling rate and samples per period must be positive") }
-        let cycle = Double(drive.map(\.divider).reduce(1) { $0 / gcd($0, $1) * $1 }) / baseFrequency
+        let cycle = Double(leastCommonMultiple(drive.map(\.divider))) / baseFrequency
         guard abs(cycle - period) <= 1e-9 * period else {
             throw fail("lcm(dividers) / base frequency = \(cycle) s but \(samplesPerPeriod) samples at \(samplingRate) S/s last \(period) s")
         }
@@ -180,5 +180,3 @@ public struct ScannerError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "scanner \(scanner): \(message)" }
 }
-
-func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

@@ -34,13 +34,19 @@ public struct NoiseModel: Sendable, Codable, Equatable {
 
     /// Amplitude of the sinusoid at DFT bin k of one period (2 |X_k| / V).
     static func amplitude(_ values: ArraySlice<Double>, bin k: Int) -> Double {
-        let n = values.count
-        var re = 0.0, im = 0.0
-        for (v, x) in values.enumerated() {
-            let angle = 2 * Double.pi * Double(k * v % n) / Double(n)
-            re += x * cos(angle)
-            im -= x * sin(angle)
-        }
-        return 2 * (re * re + im * im).squareRoot() / Double(n)
+        2 * dftBin(values, k).length / Double(values.count)
     }
+}
+
+/// X_k = sum_v x_v exp(-2 pi i k v / V) of one period: a single DFT bin, for the few bins the
+/// noise model and the receive filter look at.
+func dftBin(_ values: ArraySlice<Double>, _ k: Int) -> Complex<Double> {
+    let n = values.count
+    var re = 0.0, im = 0.0
+    for (v, x) in values.enumerated() {
+        let angle = 2 * Double.pi * Double(k * v % n) / Double(n)
+        re += x * cos(angle)
+        im -= x * sin(angle)
+    }
+    return Complex(re, im)
 }

@@ -91,12 +91,8 @@ public struct SignalSimulator: Sendable {
         let bins = Set(scanner.drive.map { samples / $0.divider })
         for c in 0..<signal.shape[0] {
             for k in bins {
-                var re = 0.0, im = 0.0
-                for v in 0..<samples {
-                    let angle = 2 * Double.pi * Double(k * v % samples) / Double(samples)
-                    re += signal.storage[c * samples + v] * cos(angle)
-                    im -= signal.storage[c * samples + v] * sin(angle)
-                }
+                let bin = dftBin(signal.storage[(c * samples)..<((c + 1) * samples)], k)
+                let (re, im) = (bin.real, bin.imaginary)
                 let scale = (k == 0 || 2 * k == samples) ? 1.0 : 2.0
                 for v in 0..<samples {
                     let angle = 2 * Double.pi * Double(k * v % samples) / Double(samples)

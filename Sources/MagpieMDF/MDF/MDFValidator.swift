@@ -185,7 +185,7 @@ public enum MDFValidator {
         let acquisition = mdf.acquisition
         let drive = acquisition.driveField
         if drive.baseFrequency > 0, !drive.divider.storage.isEmpty, drive.divider.storage.allSatisfy({ $0 > 0 }) {
-            let expected = Double(drive.divider.storage.reduce(1, lcm)) / drive.baseFrequency
+            let expected = Double(leastCommonMultiple(drive.divider.storage)) / drive.baseFrequency
             require(abs(drive.cycle - expected) <= 1e-9 * max(expected, 1e-12) + 1e-15, "/acquisition/drivefield/cycle",
                     "is \(drive.cycle) s, but lcm(divider) / baseFrequency = \(expected) s")
         }
@@ -226,10 +226,5 @@ public enum MDFValidator {
                     "\(reconstruction.size) makes \(reconstruction.size.reduce(1, *)) voxels, data has P = \(reconstruction.data.shape[1])")
         }
         return deviations
-    }
-
-    private static func lcm(_ a: Int64, _ b: Int64) -> Int64 {
-        func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
-        return a / gcd(a, b) * b
     }
 }

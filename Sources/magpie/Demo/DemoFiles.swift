@@ -28,7 +28,7 @@ enum DemoFiles {
     }
 
     static func metadata(frames: Int, description: String) -> MDFFile {
-        let cycle = Double(dividers.reduce(1) { a, b in a / gcd(a, b) * b }) / baseFrequency
+        let cycle = Double(leastCommonMultiple(dividers)) / baseFrequency
         let driveField = MDF.DriveField(
             baseFrequency: baseFrequency, cycle: cycle,
             divider: NDArray(shape: [2, 1], storage: dividers), numChannels: 2,
@@ -142,5 +142,4 @@ enum DemoFiles {
         return mdf
     }
 
-    private static func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
 }
