@@ -3,15 +3,15 @@ import MagpieCore
 import MagpieMDF
 import MagpieReco
 
-/// Example MDF files with the geometry of the OpenMPIData 2D sequence (2.5 MHz base frequency,
-/// dividers 102 and 96, 12 mT, 1632 samples per period; Knopp et al., Data in Brief 28, 2020).
-/// Their data are synthetic waveforms with closed-form values, not a physical simulation (the
-/// simulator arrives with `magpie simulate`); Tests/interop checks the values from Python.
+/// Example MDF files with the geometry of the OpenMPIData 2D sequence (the `openmpi-2d` preset:
+/// 2.5 MHz base frequency, dividers 102 and 96, 12 mT, 1632 samples per period; Knopp et al.,
+/// Data in Brief 28, 2020). Their data are synthetic waveforms with closed-form values, not a
+/// physical simulation (that is `magpie simulate`); Tests/interop checks the values from Python.
 enum DemoFiles {
-    static let baseFrequency = 2.5e6
-    static let dividers: [Int64] = [102, 96]
-    static let samples = 1632
-    static let channels = 2
+    static let scanner = ScannerPreset.openmpi2d.scanner
+    static let dividers = scanner.drive.map(\.divider)
+    static let samples = scanner.samplesPerPeriod
+    static let channels = scanner.receive.count
     static let foregroundFrames = 6
     static let backgroundFrames = 2
     /// Volts per ADC count.
@@ -27,29 +27,18 @@ enum DemoFiles {
         return (0.5 + 0.1 * Double(n)) * harmonics.reduce(0) { $0 + sin(Double($1) * phase) / Double($1) }
     }
 
+    /// The preset's drive field, receiver and gradient, with the demo's own study, tracer and
+    /// scanner names, and Int16 counts of `voltsPerCount` volts.
     static func metadata(frames: Int, description: String) -> MDFFile {
-        let cycle = Double(leastCommonMultiple(dividers)) / baseFrequency
-        let driveField = MDF.DriveField(
-            baseFrequency: baseFrequency, cycle: cycle,
-            divider: NDArray(shape: [2, 1], storage: dividers), numChannels: 2,
-            phase: NDArray(shape: [1, 2, 1], storage: [Double.pi / 2, Double.pi / 2]),
-            strength: NDArray(shape: [1, 2, 1], storage: [0.012, 0.012]),
-            waveform: NDArray(shape: [2, 1], storage: ["sine", "sine"]))
-        let receiver = MDF.Receiver(
-            bandwidth: baseFrequency / 2, numChannels: channels, numSamplingPoints: samples, unit: "V",
-            dataConversionFactor: NDArray(shape: [channels, 2], storage: [voltsPerCount, 0, voltsPerCount, 0]))
-        return MDFFile(
-            study: MDF.Study(name: "Magpie demo", number: 1, description: "example files written by magpie demo"),
-            experiment: MDF.Experiment(name: "synthetic waveforms", number: 1, description: description,
-                                       subject: "none", isSimulation: true),
-            tracer: MDF.Tracer(batch: ["n.a."], name: ["none"], solute: ["Fe"], vendor: ["n.a."],
-                               concentration: [0], volume: [0]),
-            scanner: MDF.Scanner(facility: "Magpie", manufacturer: "Magpie", name: "demo (OpenMPIData 2D geometry)",
-                                 operator: "magpie demo", topology: "FFP"),
-            acquisition: MDF.Acquisition(
-                numFrames: frames,
-                gradient: NDArray(shape: [1, 1, 3, 3], storage: [-1, 0, 0, 0, -1, 0, 0, 0, 2]),
-                driveField: driveField, receiver: receiver))
+        var mdf = MDFFile.simulated(scanner: scanner, frames: frames, experiment: "synthetic waveforms",
+                                    description: description, tracerConcentration: 0)
+        mdf.study = MDF.Study(name: "Magpie demo", number: 1, description: "example files written by magpie demo")
+        mdf.experiment.subject = "none"
+        mdf.tracer = MDF.Tracer(batch: ["n.a."], name: ["none"], solute: ["Fe"], vendor: ["n.a."], concentration: [0], volume: [0])
+        mdf.scanner.name = "demo (OpenMPIData 2D geometry)"
+        mdf.scanner.operator = "magpie demo"
+        mdf.acquisition.receiver.dataConversionFactor = NDArray(shape: [channels, 2], storage: [voltsPerCount, 0, voltsPerCount, 0])
+        return mdf
     }
 
     /// Raw time-domain Int16 data, N x J x C x V, background frames last.
@@ -74,7 +63,7 @@ enum DemoFiles {
     static func spectrum(of raw: MDFFile) -> MDFFile {
         guard case let .int16(counts)? = raw.measurement?.data else { preconditionFailure("demo measurement is Int16") }
         let selection = Array(Set(dividers.flatMap { divider in
-            harmonics.map { Int64(samples / Int(divider) * $0 + 1) }
+            harmonics.map { Int64(samples / divider * $0 + 1) }
         })).sorted()
         let fft = RealFFT(length: samples)
         var values: [Complex<Float>] = []
