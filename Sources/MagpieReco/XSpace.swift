@@ -45,14 +45,14 @@ public struct XSpaceReconstruction: Sendable {
 
     /// The samples of one cycle that x-space uses: FFP position in pixels, the unit direction of
     /// the drive-field rate z^ and 1 / |z| for each. Depends on the scanner only.
-    public struct Trajectory: Sendable {
-        public let samples: [Int]
-        public let pixel: [SIMD3<Double>]
-        public let direction: [SIMD3<Double>]
-        public let inverseRate: [Double]
+    struct Trajectory: Sendable {
+        let samples: [Int]
+        let pixel: [SIMD3<Double>]
+        let direction: [SIMD3<Double>]
+        let inverseRate: [Double]
     }
 
-    public func trajectory() -> Trajectory {
+    func trajectory() -> Trajectory {
         let fov = scanner.fieldOfView, size = imageSize.map(Double.init)
         var samples: [Int] = [], pixel: [SIMD3<Double>] = [], direction: [SIMD3<Double>] = [], inverseRate: [Double] = []
         let states = (0..<scanner.samplesPerPeriod).map { scanner.fieldFreePoint(at: scanner.time(ofSample: $0)) }
