@@ -7,8 +7,6 @@ public struct SimulatedSystemMatrix: Sendable {
     /// J x C x K x N (J = 1), complex64, MDF's isFastFrameAxis layout; background frames last.
     public var data: NDArray<Complex<Float>>
     public var isBackgroundFrame: [Bool]
-    /// J x C x K: median |foreground - mean background| / mean |background - mean background|.
-    public var snr: NDArray<Double>
     /// O x 3 grid positions, metres, x fastest.
     public var positions: NDArray<Double>
     public var grid: [Int]
@@ -80,28 +78,7 @@ public struct SystemMatrixSimulator: Sendable {
             }
         }
         return SimulatedSystemMatrix(data: data, isBackgroundFrame: (0..<frames).map { $0 >= count },
-                                     snr: snr(data, foreground: count), positions: positions, grid: grid,
+                                     positions: positions, grid: grid,
                                      fieldOfView: fieldOfView, deltaSampleSize: deltaSampleSize)
-    }
-
-    /// SNR per frequency and channel as MPIFiles estimates it when the SM stores none.
-    private func snr(_ data: NDArray<Complex<Float>>, foreground: Int) -> NDArray<Double> {
-        let channels = data.shape[1], frequencies = data.shape[2], frames = data.shape[3]
-        var snr = NDArray<Double>(repeating: 0, shape: [1, channels, frequencies])
-        guard frames > foreground else { return snr }
-        for c in 0..<channels {
-            for k in 0..<frequencies {
-                let row = (c * frequencies + k) * frames
-                let values = (0..<frames).map { Complex<Double>(Double(data.storage[row + $0].real), Double(data.storage[row + $0].imaginary)) }
-                let background = values[foreground...]
-                let sum = background.reduce(Complex<Double>.zero, +)
-                let mean = Complex(sum.real / Double(background.count), sum.imaginary / Double(background.count))
-                let noise = background.reduce(0) { $0 + ($1 - mean).length } / Double(background.count)
-                let signal = values[..<foreground].map { ($0 - mean).length }.sorted()
-                let median: Double = signal.isEmpty ? 0 : signal[signal.count / 2]
-                snr[0, c, k] = noise > 0 ? median / noise : (median > 0 ? Double.infinity : 0)
-            }
-        }
-        return snr
     }
 }

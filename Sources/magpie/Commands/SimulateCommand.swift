@@ -3,6 +3,7 @@ import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpiePhysics
+import MagpieReco
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -212,9 +213,18 @@ struct SimulateSystemMatrix: ParsableCommand {
                                           isFastFrameAxis: true, isFourierTransformed: true)
         mdf.calibration = MDF.Calibration(method: "simulation", size: sm.grid, fieldOfView: sm.fieldOfView,
                                           fieldOfViewCenter: [0, 0, 0], positions: sm.positions,
-                                          deltaSampleSize: sm.deltaSampleSize, snr: sm.snr)
+                                          deltaSampleSize: sm.deltaSampleSize, snr: sm.estimatedSNR)
         try options.write(mdf) { _ in }
         print("\(options.output): \(size.map(String.init).joined(separator: " x ")) grid + \(backgroundFrames) background frames, "
               + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod / 2 + 1) frequencies (\(scanner.name))")
+    }
+}
+
+extension SimulatedSystemMatrix {
+    /// J x C x K: the SNR MPIFiles estimates from the background frames, stored with the calibration.
+    var estimatedSNR: NDArray<Double> {
+        let shape = data.shape
+        let snr = RecordedSystemMatrix.estimateSNR(data.reshaped(Array(shape.dropFirst())), isBackgroundFrame: isBackgroundFrame)
+        return (snr ?? NDArray(repeating: 0, shape: [shape[1], shape[2]])).reshaped([1, shape[1], shape[2]])
     }
 }

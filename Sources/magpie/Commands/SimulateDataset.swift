@@ -147,8 +147,9 @@ struct SimulateDataset: ParsableCommand {
             let simulated = try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: NoiseModel(snr: snr, backgroundLevel: 0))
                 .simulate(backgroundFrames: 10, seed: record(i))
             let (channels, frequencies, frames) = (simulated.data.shape[1], simulated.data.shape[2], simulated.data.shape[3])
+            let snr = simulated.estimatedSNR
             for c in 0..<channels {
-                for k in 1..<frequencies where simulated.snr[0, c, k] >= 5 {
+                for k in 1..<frequencies where snr[0, c, k] >= 5 {
                     let row = (c * frequencies + k) * frames
                     let values = (0..<(size * size)).map { simulated.data.storage[row + $0] }
                     let hr = values.map(\.real) + values.map(\.imaginary)
