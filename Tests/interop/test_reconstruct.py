@@ -1,0 +1,113 @@
+"""`magpie reconstruct`: agreement with a NumPy Kaczmarz, files other tools read, clear errors."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+import kaczmarz_reference as reference
+
+MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
+
+
+def magpie(*args):
+    return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=300)
+
+
+class Reconstruct(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="magpie-reconstruct-")
+        cls.sm = os.path.join(cls.dir, "sm.mdf")
+        cls.m = os.path.join(cls.dir, "m.mdf")
+        for args in (("sm", "--grid", "16", "--snr", "50", "-o", cls.sm),
+                     ("measurement", "--phantom", "shapes", "--frames", "6", "--background-frames", "4", "--snr", "30", "-o", cls.m)):
+            result = magpie("simulate", *args[:1], "--preset", "openmpi-2d", "--seed", "3", *args[1:])
+            assert result.returncode == 0, result.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_ok(self, *args):
+        result = magpie("reconstruct", *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def fails(self, *args, says):
+        result = magpie("reconstruct", *args)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(says, result.stderr)
+        self.assertNotIn("Fatal error", result.stderr)
+
+    def test_kaczmarz_agrees_with_numpy(self):
+        out = self.path("k.mdf")
+        self.run_ok(self.m, "--sm", self.sm, "--iterations", "3", "--lambda", "0.01", "--frames", "2-5", "--average", "4", "-o", out)
+        matrix, rows, concentration = reference.system_matrix(self.sm)
+        u = reference.measurement_vector(self.m, rows, frames=[1, 2, 3, 4])
+        expected = reference.kaczmarz(matrix, u, lam=0.01, iterations=3) * concentration
+        with h5py.File(out, "r") as f:
+            image = f["/reconstruction/data"][()]
+            stored_rows = f["/_magpie/reconstruction/rows"][()]
+            self.assertEqual(f["/_magpie/reconstruction/unit"][()].decode(), "mol/L")
+        self.assertEqual(image.shape, (1, 256, 1))
+        np.testing.assert_array_equal(stored_rows, np.array([(c + 1, k) for c, k in rows]))
+        difference = np.linalg.norm(image[0, :, 0] - expected) / np.linalg.norm(expected)
+        self.assertLess(difference, 1e-4)
+
+    def test_output_is_valid_mdf_with_measurement_metadata(self):
+        out, png = self.path("c.mdf"), self.path("c.png")
+        self.run_ok(self.m, "--sm", self.sm, "--method", "cgnr", "--average", "3", "-o", out, "--png", png)
+        self.assertEqual(magpie("inspect", "--validate", out).returncode, 0)
+        with h5py.File(out, "r") as f, h5py.File(self.m, "r") as m:
+            self.assertEqual(f["/reconstruction/data"].shape, (2, 256, 1))
+            self.assertEqual(f["/reconstruction/size"][()].tolist(), [16, 16, 1])
+            self.assertEqual(f["/reconstruction/positions"].shape, (256, 3))
+            self.assertEqual(f["/experiment/name"][()], m["/experiment/name"][()])
+            self.assertEqual(f["/acquisition/receiver/numSamplingPoints"][()], 1632)
+            self.assertNotIn("/measurement", f)
+            self.assertEqual(f["/_magpie/reconstruction/residuals"].shape, (2, 100))
+            self.assertEqual(f["/_magpie/reconstruction/method"][()].decode(), "cgnr")
+        with open(png, "rb") as handle:
+            self.assertEqual(handle.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_xspace_needs_no_system_matrix(self):
+        out = self.path("x.mdf")
+        self.run_ok(self.m, "--method", "xspace", "-o", out)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f["/reconstruction/data"].shape, (6, 64 * 64, 1))
+
+    def test_mismatched_system_matrix(self):
+        sm1d = self.path("sm1d.mdf")
+        self.assertEqual(magpie("simulate", "sm", "--preset", "openmpi-1d", "--grid", "8", "-o", sm1d).returncode, 0)
+        self.fails(self.m, "--sm", sm1d, "-o", self.path("mismatch.mdf"), says="samples per period 102 vs 1632")
+        self.fails(self.m, "--sm", sm1d, "-o", self.path("mismatch.mdf"), says="receive channels 1 vs 2")
+        smsr = self.path("smsr.mdf")
+        self.assertEqual(magpie("simulate", "sm", "--preset", "smsr-paper", "--grid", "4", "-o", smsr).returncode, 0)
+        self.fails(self.m, "--sm", smsr, "-o", self.path("mismatch.mdf"), says="receive bandwidth")
+        self.assertFalse(os.path.exists(self.path("mismatch.mdf")))
+
+    def test_bad_inputs(self):
+        out = self.path("mismatch.mdf")
+        self.fails(self.m, "--sm", self.m, "-o", out, says="no /calibration (no calibration grid)")
+        self.fails(self.m, "-o", out, says="needs --sm")
+        self.fails(self.m, "--sm", self.sm, "--frames", "9", "-o", out, says="frame 9 is a background frame")
+        self.fails(self.m, "--sm", self.sm, "--frames", "99", "-o", out, says="frame 99 does not exist")
+        self.fails(self.m, "--sm", self.sm, "--frames", "two", "-o", out, says="not a number or range")
+        self.fails(self.m, "--sm", self.sm, "--channels", "3", "-o", out, says="channel 3 does not exist")
+        self.fails(self.m, "--sm", self.sm, "--min-freq", "1.3e6", "-o", out, says="frequency selection")
+        self.fails(self.path("missing.mdf"), "--sm", self.sm, "-o", out, says="missing.mdf")
+        background_only = self.path("bg.mdf")
+        self.assertEqual(magpie("simulate", "measurement", "--frames", "0", "--background-frames", "2", "-o", background_only).returncode, 0)
+        self.fails(background_only, "--sm", self.sm, "-o", out, says="no foreground frames")
+        self.assertFalse(os.path.exists(out))
+
+
+if __name__ == "__main__":
+    unittest.main()
