@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Magpie's own speed (build with -c release).",
-        subcommands: [MDFBench.self, XSpaceBench.self]
+        subcommands: [MDFBench.self, XSpaceBench.self, SystemMatrixBench.self]
     )
 }
 
@@ -74,12 +74,6 @@ struct MDFBench: ParsableCommand {
         print(String(format: "magpie mdf: %.1f MB (shape %@) write %.3f s (%.0f MB/s), read %.3f s (%.0f MB/s)",
                      bytes / 1e6, shape.map(String.init).joined(separator: "x"), write, bytes / 1e6 / write, read, bytes / 1e6 / read))
     }
-
-    private func seconds(_ a: DispatchTime, _ b: DispatchTime) -> Double {
-        Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9
-    }
-
-    private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }
 
 struct XSpaceBench: ParsableCommand {
@@ -118,7 +112,7 @@ struct XSpaceBench: ParsableCommand {
         let reco = try XSpaceReconstruction(scanner: scanner)
         let planStart = DispatchTime.now()
         let plan = reco.plan()
-        let planSeconds = Double(DispatchTime.now().uptimeNanoseconds - planStart.uptimeNanoseconds) / 1e9
+        let planSeconds = seconds(planStart)
         let foreground = (0..<n).filter { !data.isBackgroundFrame[$0] }
         var first: NDArray<Double>?
         let start = DispatchTime.now()
@@ -128,10 +122,10 @@ struct XSpaceBench: ParsableCommand {
             let image = try XSpaceReconstruction.apply(plan, to: period, shape: [c, v])
             if first == nil { first = image }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        let rate = Double(foreground.count) / seconds
+        let elapsed = seconds(start)
+        let rate = Double(foreground.count) / elapsed
         print(String(format: "magpie xspace: plan %.3f s (%d weights); %d frames in %.3f s = %.0f frames/s, %.2f x the scanner's %.0f frames/s",
-                     planSeconds, plan.nonZeros, foreground.count, seconds, rate, rate * scanner.period, 1 / scanner.period))
+                     planSeconds, plan.nonZeros, foreground.count, elapsed, rate, rate * scanner.period, 1 / scanner.period))
         if let output, let first {
             try HDF5File.create(output, overwrite: true).write(first, to: "/image")
         }

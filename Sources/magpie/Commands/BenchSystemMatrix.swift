@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpieReco
+
+struct SystemMatrixBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sm",
+        abstract: "Time Kaczmarz sweeps and CGNR on a system matrix, against memory bandwidth and scanner rates.",
+        discussion: """
+            With --sm and a measurement: the files' rows as `magpie reconstruct` selects them. With
+            --rows and --columns instead: a random complex matrix of that size (to measure a 3D
+            calibration's scale without simulating one). Reports, each the median of --repeats:
+              - one Kaczmarz sweep of one frame (one core), and the bytes of S it streams per second
+                against this machine's memcpy bandwidth (one core, STREAM's count: read + write);
+              - one sweep for a batch of --batch frames on all cores, as frames per second;
+              - CGNR to the residual that --sweeps Kaczmarz sweeps reach, per frame, and its Gram matrix;
+              - the scanner frame rates of OpenMPIData 2D (1532/s) and 3D (46/s) for comparison.
+            --numpy-rows RATE prints the speed-up over a NumPy row-loop time per row, measured by
+            scripts/bench-sm.sh in the same run.
+
+            Example:
+              magpie bench sm --sm sm.mdf --measurement m.mdf
+              magpie bench sm --rows 4000 --columns 6859
+            """
+    )
+
+    @Option(help: "System-matrix MDF.") var sm: String?
+    @Option(help: "Measurement MDF (with --sm).") var measurement: String?
+    @Option(help: "Rows of a random matrix (without --sm).") var rows: Int?
+    @Option(help: "Columns (voxels) of a random matrix (without --sm).") var columns: Int?
+    @Option(help: "Frames in the multi-core batch.") var batch = 64
+    @Option(help: "Kaczmarz sweeps whose residual CGNR must reach.") var sweeps = 3
+    @Option(help: "Repeats; medians are reported.") var repeats = 5
+    @Option(help: "NumPy row-loop seconds per sweep on the same matrix, for the speed-up line.") var numpySweep: Double?
+
+    func validate() throws {
+        guard (sm != nil) == (measurement != nil), (sm != nil) != (rows != nil && columns != nil) else {
+            throw ValidationError("give --sm and --measurement, or --rows and --columns")
+        }
+        guard batch >= 1, sweeps >= 1, repeats >= 1 else { throw ValidationError("--batch, --sweeps and --repeats must be positive") }
+    }
+
+    func run() throws {
+        let (matrix, u) = try inputs()
+        let frame = NDArray(shape: [1, u.shape[1]], storage: Array(u.storage.prefix(u.shape[1])))
+        let megabytes = Double(matrix.bytes) / 1e6
+        print(String(format: "system matrix: %d rows x %d voxels, %.1f MB split complex Float32", matrix.rows.count, matrix.columns, megabytes))
+
+        let oneSweep = Kaczmarz(iterations: 1, computeResiduals: false)
+        let sweep = try timed(repeats: repeats) { _ = try oneSweep.solve(matrix, frame) }
+        let copy = Self.memcpyBandwidth()
+        let streamed = Double(matrix.bytes) / sweep
+        print(String(format: "kaczmarz, 1 frame, 1 sweep: %.3f ms = %.0f frames/s; streams S at %.2f GB/s, %.0f%% of memcpy %.2f GB/s",
+                     sweep * 1e3, 1 / sweep, streamed / 1e9, 100 * streamed / copy, copy / 1e9))
+
+        let batchU = NDArray(shape: [batch, u.shape[1]], storage: (0..<batch).flatMap { _ in frame.storage })
+        let batchSweep = try timed(repeats: repeats) { _ = try oneSweep.solve(matrix, batchU) }
+        let rate = Double(batch) / batchSweep
+        print(String(format: "kaczmarz, %d frames on %d cores, 1 sweep: %.3f ms per frame = %.0f frames/s (%.2f x 2D scanner 1532/s, %.1f x 3D scanner 46/s)",
+                     batch, ProcessInfo.processInfo.activeProcessorCount, batchSweep / Double(batch) * 1e3, rate, rate / 1532, rate / 46))
+
+        let target = try Kaczmarz(iterations: sweeps).solve(matrix, frame).residuals[0].last!
+        let gramStart = DispatchTime.now()
+        let gram = CGNR.Gram(matrix)
+        let gramSeconds = seconds(gramStart)
+        let cgnr = CGNR(iterations: 1000, tolerance: 0)
+        let trace = try cgnr.solve(matrix, frame, gram: gram).residuals[0]
+        guard let needed = trace.firstIndex(where: { $0 <= target }).map({ $0 + 1 }) else {
+            print(String(format: "cgnr: does not reach Kaczmarz's residual %.4f after %d iterations (best %.4f)", target, trace.count, trace.min() ?? .nan))
+            return
+        }
+        let solver = CGNR(iterations: needed)
+        let single = try timed(repeats: repeats) { _ = try solver.solve(matrix, frame, gram: gram) }
+        let batched = try timed(repeats: repeats) { _ = try solver.solve(matrix, batchU, gram: gram) }
+        print(String(format: "cgnr to the residual of %d Kaczmarz sweeps (%.4f): %d iterations, %.3f ms for 1 frame, %.3f ms per frame in a batch of %d (%.0f frames/s); Gram matrix %.2f s once",
+                     sweeps, target, needed, single * 1e3, batched / Double(batch) * 1e3, batch, Double(batch) / batched, gramSeconds))
+        let kaczmarzSweeps = try timed(repeats: repeats) { _ = try Kaczmarz(iterations: sweeps, computeResiduals: false).solve(matrix, frame) }
+        print(String(format: "kaczmarz, %d sweeps, 1 frame: %.3f ms", sweeps, kaczmarzSweeps * 1e3))
+        if let numpySweep {
+            print(String(format: "numpy row loop, 1 sweep: %.1f ms; magpie is %.0f x faster", numpySweep * 1e3, numpySweep / sweep))
+        }
+    }
+
+    private func inputs() throws -> (SystemMatrix, NDArray<Complex<Float>>) {
+        if let sm, let measurement {
+            let smFile = try MDFReader.read(sm), mFile = try MDFReader.read(measurement)
+            try ReconstructionInputs.checkCompatible(systemMatrix: smFile, smPath: sm, measurement: mFile, measurementPath: measurement)
+            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(smFile, path: sm), selection: FrequencySelection())
+            let prepared = try ReconstructionInputs.measuredFrames(mFile, path: measurement).prepared()
+            let u = try matrix.measurementVectors(prepared)
+            return (matrix, u)
+        }
+        let (m, n) = (rows!, columns!)
+        var random = SeededRandom(seed: 1)
+        let spectra = NDArray(shape: [1, m, n], storage: (0..<(m * n)).map { _ in Complex(Float(random.normal()), Float(random.normal())) })
+        let recorded = try RecordedSystemMatrix(spectra: spectra, samplesPerPeriod: 2 * m, samplingRate: Double(2 * m),
+                                                isBackgroundFrame: Array(repeating: false, count: n), grid: [n, 1, 1])
+        let matrix = try SystemMatrix(recorded, selection: FrequencySelection(minFrequency: 0, snrThreshold: 0))
+        let truth = (0..<n).map { _ in Float(random.uniform(0...1)) }
+        return (matrix, NDArray(shape: [1, m], storage: matrix.apply(truth)))
+    }
+
+    /// Bytes per second memcpy moves between two 256 MB buffers (read + write counted), best of 5.
+    static func memcpyBandwidth() -> Double {
+        let size = 256 << 20
+        let a = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), b = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { a.deallocate(); b.deallocate() }
+        memset(a, 1, size)
+        memset(b, 2, size)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now()
+            memcpy(b, a, size)
+            best = min(best, seconds(start))
+        }
+        return 2 * Double(size) / best
+    }
+}
