@@ -44,7 +44,7 @@ public struct CGNR: Sendable {
         guard u.rank == 2, u.shape[1] == matrix.rows.count else {
             throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(matrix.rows.count) rows")
         }
-        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.selection("CGNR needs lambda >= 0 and at least one iteration") }
+        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("CGNR needs lambda >= 0 and at least one iteration") }
         let gram = gram ?? Gram(matrix)
         let n = matrix.columns, m = matrix.rows.count, q = u.shape[0]
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(n)

@@ -42,7 +42,7 @@ public struct Kaczmarz: Sendable {
         guard u.rank == 2, u.shape[1] == matrix.rows.count else {
             throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(matrix.rows.count) rows")
         }
-        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.selection("Kaczmarz needs lambda >= 0 and at least one iteration") }
+        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
         let frames = u.shape[0]
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(matrix.columns)
         let workerCount = min(frames, ProcessInfo.processInfo.activeProcessorCount)

@@ -4,6 +4,7 @@ public enum ReconstructionError: Error, CustomStringConvertible, Equatable {
     case measurement(String)
     case mismatch(String)
     case selection(String)
+    case parameter(String)
 
     public var description: String {
         switch self {
@@ -11,6 +12,7 @@ public enum ReconstructionError: Error, CustomStringConvertible, Equatable {
         case let .measurement(message): return "measurement: \(message)"
         case let .mismatch(message): return "system matrix and measurement do not match: \(message)"
         case let .selection(message): return "frequency selection: \(message)"
+        case let .parameter(message): return "solver settings: \(message)"
         }
     }
 }

@@ -87,9 +87,11 @@ enum ReconstructionInputs {
         if da.divider.storage != db.divider.storage { problems.append("drive dividers \(da.divider.storage) vs \(db.divider.storage)") }
         if da.strength.shape != db.strength.shape {
             problems.append("drive-field strength of shape \(da.strength.shape) vs \(db.strength.shape)")
-        } else if let (i, x) = zip(da.strength.storage, db.strength.storage).enumerated()
-            .first(where: { abs($0.1.0 - $0.1.1) > 0.01 * max(abs($0.1.0), abs($0.1.1)) }).map({ ($0.0, $0.1) }) {
-            problems.append(String(format: "drive-field strength %.4g vs %.4g T/mu0 (entry %d; more than 1%% apart)", x.0, x.1, i))
+        } else {
+            for (x, y) in zip(da.strength.storage, db.strength.storage) where abs(x - y) > 0.01 * max(abs(x), abs(y)) {
+                problems.append(String(format: "drive-field strength %.4g vs %.4g T/mu0 (more than 1%% apart)", x, y))
+                break
+            }
         }
         guard problems.isEmpty else {
             throw Failure(description: "\(smPath) does not fit \(measurementPath): " + problems.joined(separator: "; "))
