@@ -38,5 +38,6 @@ let package = Package(
         .testTarget(name: "MagpiePhysicsTests", dependencies: ["MagpiePhysics"]),
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
+        .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
     ]
 )
