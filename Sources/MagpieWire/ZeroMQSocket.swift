@@ -1,0 +1,116 @@
+import CZeroMQ
+import Foundation
+
+/// A failed ZeroMQ call, with the library's message and the endpoint involved.
+public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
+    public let operation: String
+    public let endpoint: String?
+    public let code: Int32
+    public let message: String
+
+    init(_ operation: String, endpoint: String? = nil) {
+        self.operation = operation
+        self.endpoint = endpoint
+        code = zmq_errno()
+        message = String(cString: zmq_strerror(code))
+    }
+
+    public var description: String {
+        "ZeroMQ \(operation)\(endpoint.map { " \($0)" } ?? ""): \(message)"
+    }
+}
+
+/// One ZeroMQ context per process, created on first use (ZeroMQ's own advice).
+enum ZeroMQContext {
+    nonisolated(unsafe) static let shared: UnsafeMutableRawPointer = zmq_ctx_new()
+}
+
+/// A ZeroMQ socket for magpie-stream: PUB or PUSH to send, SUB (subscribed to everything) or
+/// PULL to receive, with explicit high-water marks. ZeroMQ sockets are not thread-safe: one
+/// thread uses a socket at a time, which is what makes the `@unchecked Sendable` sound.
+public final class ZeroMQSocket: @unchecked Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case pub, push, sub, pull
+
+        var code: Int32 {
+            switch self {
+            case .pub: return ZMQ_PUB
+            case .push: return ZMQ_PUSH
+            case .sub: return ZMQ_SUB
+            case .pull: return ZMQ_PULL
+            }
+        }
+
+        public var sends: Bool { self == .pub || self == .push }
+    }
+
+    public let kind: Kind
+    public let endpoint: String
+    private let socket: UnsafeMutableRawPointer
+
+    /// Opens the socket and binds (`bind: true`) or connects it. `highWaterMark` is in messages
+    /// (the send queue for senders, the receive queue for receivers); `lingerMilliseconds` is how
+    /// long close waits to deliver what is queued.
+    public init(_ kind: Kind, endpoint: String, bind: Bool, highWaterMark: Int32 = 1000, lingerMilliseconds: Int32 = 2000) throws {
+        guard let socket = zmq_socket(ZeroMQContext.shared, kind.code) else { throw ZeroMQError("socket") }
+        self.socket = socket
+        self.kind = kind
+        self.endpoint = endpoint
+        do {
+            try set(kind.sends ? ZMQ_SNDHWM : ZMQ_RCVHWM, highWaterMark)
+            try set(ZMQ_LINGER, lingerMilliseconds)
+            if kind == .sub {
+                guard zmq_setsockopt(socket, ZMQ_SUBSCRIBE, nil, 0) == 0 else { throw ZeroMQError("subscribe", endpoint: endpoint) }
+            }
+            if bind {
+                guard zmq_bind(socket, endpoint) == 0 else { throw ZeroMQError("bind", endpoint: endpoint) }
+            } else {
+                guard zmq_connect(socket, endpoint) == 0 else { throw ZeroMQError("connect", endpoint: endpoint) }
+            }
+        } catch {
+            zmq_close(socket)
+            throw error
+        }
+    }
+
+    deinit { zmq_close(socket) }
+
+    private func set(_ option: Int32, _ value: Int32) throws {
+        var value = value
+        guard zmq_setsockopt(socket, option, &value, MemoryLayout<Int32>.size) == 0 else {
+            throw ZeroMQError("setsockopt \(option)", endpoint: endpoint)
+        }
+    }
+
+    /// Sends one multipart message; blocks while a PUSH socket's peer is full (a PUB socket drops instead).
+    public func send(_ parts: [Data]) throws {
+        for (index, part) in parts.enumerated() {
+            let flags = index + 1 < parts.count ? ZMQ_SNDMORE : 0
+            let sent = part.withUnsafeBytes { zmq_send(socket, $0.baseAddress, part.count, flags) }
+            guard sent >= 0 else { throw ZeroMQError("send", endpoint: endpoint) }
+        }
+    }
+
+    /// The next multipart message, or nil when none arrives within `timeoutMilliseconds`
+    /// (-1: wait for ever) or the wait was interrupted by a signal.
+    public func receive(timeoutMilliseconds: Int32) throws -> [Data]? {
+        var item = zmq_pollitem_t(socket: socket, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
+        let ready = zmq_poll(&item, 1, Int(timeoutMilliseconds))
+        if ready < 0 {
+            if zmq_errno() == EINTR { return nil }
+            throw ZeroMQError("poll", endpoint: endpoint)
+        }
+        guard ready > 0 else { return nil }
+        var parts: [Data] = []
+        var more = true
+        while more {
+            var message = zmq_msg_t()
+            zmq_msg_init(&message)
+            defer { zmq_msg_close(&message) }
+            guard zmq_msg_recv(&message, socket, 0) >= 0 else { throw ZeroMQError("receive", endpoint: endpoint) }
+            parts.append(Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)))
+            more = zmq_msg_more(&message) != 0
+        }
+        return parts
+    }
+}
