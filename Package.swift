@@ -26,10 +26,11 @@ let package = Package(
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
+        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco"]),
         .executableTarget(
             name: "magpie",
             dependencies: [
-                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco",
+                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpiePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,5 +40,6 @@ let package = Package(
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
         .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
+        .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpieMDF", "MagpieWire", "MagpieCore"]),
     ]
 )

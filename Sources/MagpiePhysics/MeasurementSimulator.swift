@@ -34,16 +34,24 @@ public struct MeasurementSimulator: Sendable {
 
     /// Frames around an already simulated noise-free period (C x V).
     public func scan(signal: NDArray<Double>, foregroundFrames: Int, backgroundFrames: Int, seed: UInt64) -> SimulatedScan {
-        let channels = signal.shape[0], samples = signal.shape[1]
-        let frames = foregroundFrames + backgroundFrames
+        let pattern = (0..<(foregroundFrames + backgroundFrames)).map { $0 >= foregroundFrames }
+        return SimulatedScan(frames: frames(signal: signal, isBackgroundFrame: pattern, range: 0..<pattern.count, seed: seed),
+                             isBackgroundFrame: pattern, noiseFree: signal)
+    }
+
+    /// Frames `range` of a scan whose frames are background or foreground as `isBackgroundFrame`
+    /// says, R x C x V volts. Each frame depends only on its index, the pattern's length and the
+    /// seed, so a long scan can be produced block by block (as `magpie publish` streams it).
+    public func frames(signal: NDArray<Double>, isBackgroundFrame: [Bool], range: Range<Int>, seed: UInt64) -> NDArray<Float> {
+        let channels = signal.shape[0], samples = signal.shape[1], total = isBackgroundFrame.count
         let chain = ReceiveChain(scanner: scanner, noise: noise, reference: signal, seed: seed)
         let frameSize = channels * samples
-        let storage = parallelFill(count: frames * frameSize, repeating: Float(0), chunks: frames) { range, out in
-            for frame in (range.lowerBound / frameSize)..<(range.upperBound / frameSize) {
-                chain.record(frame < foregroundFrames ? signal : nil, frame: frame, of: frames, into: out, at: frame * frameSize)
+        let storage = parallelFill(count: range.count * frameSize, repeating: Float(0), chunks: max(range.count, 1)) { chunk, out in
+            for local in (chunk.lowerBound / frameSize)..<(chunk.upperBound / frameSize) {
+                let frame = range.lowerBound + local
+                chain.record(isBackgroundFrame[frame] ? nil : signal, frame: frame, of: total, into: out, at: local * frameSize)
             }
         }
-        return SimulatedScan(frames: NDArray(shape: [frames, channels, samples], storage: storage),
-                             isBackgroundFrame: (0..<frames).map { $0 >= foregroundFrames }, noiseFree: signal)
+        return NDArray(shape: [range.count, channels, samples], storage: storage)
     }
 }
