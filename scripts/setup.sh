@@ -12,6 +12,8 @@ packages=(
   python3-h5py     # Tests/interop: reads Magpie's files as the MDF reference Python code does
   python3-numpy
   python3-skimage  # Tests/interop: the reference SSIM and PSNR
+  python3-zmq      # Tests/interop: an independent magpie-stream peer
+  python3-jsonschema  # Tests/interop: headers against protocols/schemas
 )
 
 missing=()

@@ -1,0 +1,105 @@
+"""magpie-stream v1 as an independent peer sees it: pyzmq receives what `magpie publish` sends,
+checks every header against protocols/schemas, and the payloads against the spec."""
+import json
+import os
+import socket
+import subprocess
+import unittest
+
+import jsonschema
+import numpy as np
+import zmq
+
+MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocols", "schemas")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def schema(name):
+    with open(os.path.join(SCHEMAS, name)) as handle:
+        return json.load(handle)
+
+
+class Stream(unittest.TestCase):
+    schemas = {"magpie.scan-start/1": schema("scan-start-1.schema.json"), "magpie.frame/1": schema("frame-1.schema.json"),
+               "magpie.scan-end/1": schema("scan-end-1.schema.json")}
+
+    def receive_scan(self, *args):
+        """Runs `magpie publish --socket push` with `args` and pulls every message until scan-end."""
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        context = zmq.Context.instance()
+        pull = context.socket(zmq.PULL)
+        pull.setsockopt(zmq.RCVTIMEO, 20000)
+        pull.connect(endpoint)
+        publisher = subprocess.Popen([MAGPIE, "publish", "--socket", "push", "--endpoint", endpoint, "--warmup", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        messages = []
+        try:
+            while True:
+                parts = pull.recv_multipart()
+                header = json.loads(parts[0])
+                messages.append((header, parts[1:]))
+                if header["htype"] == "magpie.scan-end/1":
+                    break
+            out, err = publisher.communicate(timeout=30)
+            self.assertEqual(publisher.returncode, 0, err)
+        finally:
+            publisher.kill()
+            pull.close(linger=0)
+        return messages
+
+    def test_published_scan_follows_the_spec(self):
+        messages = self.receive_scan("--preset", "openmpi-1d", "--phantom", "dots", "--frames", "30", "--background-frames", "6",
+                                     "--rate", "max", "--snr", "30")
+        for header, parts in messages:
+            jsonschema.validate(header, self.schemas[header["htype"]])
+        starts = [h for h, _ in messages if h["htype"] == "magpie.scan-start/1"]
+        frames = [(h, p) for h, p in messages if h["htype"] == "magpie.frame/1"]
+        end = messages[-1][0]
+        self.assertEqual(messages[0][0]["htype"], "magpie.scan-start/1")
+        start = starts[0]
+        self.assertEqual(start["metadata"]["acquisition"]["receiver"]["numSamplingPoints"], 102)
+        self.assertEqual(len(frames), 36)
+        self.assertEqual([h["sequence"] for h, _ in frames], list(range(36)))
+        self.assertEqual([h["frame"] for h, _ in frames], list(range(36)))
+        self.assertEqual([h["flags"]["background"] for h, _ in frames], [True] * 3 + [False] * 30 + [True] * 3)
+        for header, parts in frames:
+            self.assertEqual(len(parts), 1)
+            values = np.frombuffer(parts[0], dtype="<f4").reshape(header["shape"])
+            self.assertTrue(np.isfinite(values).all())
+        self.assertEqual(end["frames_sent"], 36)
+        self.assertEqual(end["last_sequence"], 35)
+        # The phantom's frames carry the particle signal; background frames do not.
+        signal = np.frombuffer(frames[10][1][0], dtype="<f4")
+        empty = np.frombuffer(frames[0][1][0], dtype="<f4")
+        self.assertGreater(np.abs(signal).max(), 5 * np.abs(empty).max())
+
+    def test_int16_payloads_carry_the_conversion_factor_and_scan_start_repeats(self):
+        messages = self.receive_scan("--preset", "openmpi-1d", "--frames", "200", "--background-frames", "2",
+                                     "--rate", "2000", "--repeat-interval", "0.02", "--sample-type", "int16")
+        starts = [h for h, _ in messages if h["htype"] == "magpie.scan-start/1"]
+        self.assertGreater(len(starts), 2)
+        self.assertEqual([s["repeat"] for s in starts], list(range(len(starts))))
+        self.assertEqual(len({s["scan_id"] for s in starts}), 1)
+        factor = starts[0]["metadata"]["acquisition"]["receiver"]["dataConversionFactor"]
+        self.assertGreater(factor[0][0], 0)
+        frame = next(p for h, p in messages if h["htype"] == "magpie.frame/1" and not h["flags"]["background"])
+        counts = np.frombuffer(frame[0], dtype="<i2")
+        self.assertGreater(np.abs(counts).max(), 1000)
+
+    def test_bad_options_fail_clearly(self):
+        result = subprocess.run([MAGPIE, "publish", "--socket", "pull"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("--socket must be pub or push", result.stderr)
+        result = subprocess.run([MAGPIE, "publish", "--endpoint", "nonsense://x", "--warmup", "0"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("nonsense://x", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
