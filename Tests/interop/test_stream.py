@@ -2,10 +2,13 @@
 checks every header against protocols/schemas, and the payloads against the spec."""
 import json
 import os
+import shutil
+import tempfile
 import socket
 import subprocess
 import unittest
 
+import h5py
 import jsonschema
 import numpy as np
 import zmq
@@ -29,14 +32,14 @@ class Stream(unittest.TestCase):
     schemas = {"magpie.scan-start/1": schema("scan-start-1.schema.json"), "magpie.frame/1": schema("frame-1.schema.json"),
                "magpie.scan-end/1": schema("scan-end-1.schema.json")}
 
-    def receive_scan(self, *args):
-        """Runs `magpie publish --socket push` with `args` and pulls every message until scan-end."""
+    def receive_scan(self, *args, command="publish"):
+        """Runs `magpie publish --socket push` (or replay) with `args` and pulls every message until scan-end."""
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         context = zmq.Context.instance()
         pull = context.socket(zmq.PULL)
         pull.setsockopt(zmq.RCVTIMEO, 20000)
         pull.connect(endpoint)
-        publisher = subprocess.Popen([MAGPIE, "publish", "--socket", "push", "--endpoint", endpoint, "--warmup", "0", *args],
+        publisher = subprocess.Popen([MAGPIE, command, "--socket", "push", "--endpoint", endpoint, "--warmup", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         messages = []
         try:
@@ -91,6 +94,35 @@ class Stream(unittest.TestCase):
         frame = next(p for h, p in messages if h["htype"] == "magpie.frame/1" and not h["flags"]["background"])
         counts = np.frombuffer(frame[0], dtype="<i2")
         self.assertGreater(np.abs(counts).max(), 1000)
+
+    def test_replay_sends_the_file_bit_for_bit(self):
+        directory = tempfile.mkdtemp(prefix="magpie-replay-")
+        try:
+            source = os.path.join(directory, "m.mdf")
+            result = subprocess.run([MAGPIE, "simulate", "measurement", "--preset", "openmpi-2d", "--frames", "5", "--background-frames", "3",
+                                     "--snr", "20", "-o", source], capture_output=True, text=True, timeout=120)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            demo = os.path.join(directory, "demo")
+            self.assertEqual(subprocess.run([MAGPIE, "demo", "--output", demo], capture_output=True, timeout=120).returncode, 0)
+            for path, dtype in ((source, "<f4"), (os.path.join(demo, "measurement.mdf"), "<i2")):
+                messages = self.receive_scan(path, "--rate", "max", command="replay")
+                with h5py.File(path, "r") as f:
+                    data = f["/measurement/data"][()]
+                    background = f["/measurement/isBackgroundFrame"][()].astype(bool)
+                    factor = f["/acquisition/receiver/dataConversionFactor"][()] if "/acquisition/receiver/dataConversionFactor" in f else None
+                for header, _ in messages:
+                    jsonschema.validate(header, self.schemas[header["htype"]])
+                frames = [(h, p) for h, p in messages if h["htype"] == "magpie.frame/1"]
+                self.assertEqual(len(frames), data.shape[0])
+                for n, (header, parts) in enumerate(frames):
+                    self.assertEqual(header["flags"]["background"], bool(background[n]))
+                    received = np.frombuffer(parts[0], dtype=dtype).reshape(data.shape[1:])
+                    np.testing.assert_array_equal(received, data[n])
+                if factor is not None:
+                    start = messages[0][0]
+                    np.testing.assert_array_equal(start["metadata"]["acquisition"]["receiver"]["dataConversionFactor"], factor)
+        finally:
+            shutil.rmtree(directory)
 
     def test_bad_options_fail_clearly(self):
         result = subprocess.run([MAGPIE, "publish", "--socket", "pull"], capture_output=True, text=True, timeout=30)
