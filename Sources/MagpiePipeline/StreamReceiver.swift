@@ -1,0 +1,135 @@
+import Foundation
+import MagpieWire
+
+/// What the receiver decided about one message.
+public enum ReceiverEvent: Sendable {
+    /// A new scan: open its archive.
+    case scanStarted(ScanStart, parts: [Data])
+    /// An accepted frame of the open scan: archive it.
+    case frame(FrameHeader, payload: Data, parts: [Data])
+    /// The open scan is over: `complete` when its scan-end arrived; `missing` are its frame indices never received.
+    case scanClosed(ScanClosure)
+    /// The message was refused; the reason is one log line.
+    case rejected(String)
+    /// The sequence jumped: `count` frame messages never arrived (logged; the scan's loss is counted at its close).
+    case gap(after: UInt64, count: UInt64)
+    /// Frames held for a scan whose scan-start never came were dropped to stay within bounds.
+    case dropped(count: Int)
+}
+
+public struct ScanClosure: Sendable, Equatable {
+    public var scanID: String
+    public var complete: Bool
+    public var status: String
+    /// Frame indices (0-based) the scan should have had but the receiver never accepted.
+    public var missing: [Int]
+}
+
+/// The receiving side of magpie-stream v1 (protocols/magpie-stream-v1.md, "What a receiver does
+/// on each fault"): decodes and validates each message, follows the open scan, checks sequence
+/// numbers, holds frames that come before their scan-start, and closes scans. It does no I/O;
+/// the daemon acts on the events. Not thread-safe: one intake thread owns it.
+public final class StreamReceiver {
+    public static let maximumHeldFrames = 1024
+    public static let maximumHeldBytes = 256 << 20
+
+    private var open: (start: ScanStart, frames: Set<Int>)?
+    private var lastSequence: UInt64?
+    private var sequenceMayRestart = false
+    private var held: [(header: FrameHeader, payload: Data, parts: [Data])] = []
+    private var heldBytes = 0
+    private var ended: [String] = []
+
+    public init() {}
+
+    public var openScan: ScanStart? { open?.start }
+
+    public func handle(_ parts: [Data]) -> [ReceiverEvent] {
+        let message: StreamMessage
+        do {
+            message = try StreamCodec.decode(parts)
+        } catch {
+            return [.rejected("\(error)")]
+        }
+        switch message {
+        case let .scanStart(start): return scanStart(start, parts: parts)
+        case let .frame(header, payload): return frame(header, payload: payload, parts: parts)
+        case let .scanEnd(end): return scanEnd(end)
+        }
+    }
+
+    /// Closes the open scan as incomplete (the daemon is stopping).
+    public func closeOpenScan(reason: String) -> [ReceiverEvent] {
+        guard let open else { return [] }
+        return [close(open.start, complete: false, status: reason, framesSent: nil)]
+    }
+
+    private func scanStart(_ start: ScanStart, parts: [Data]) -> [ReceiverEvent] {
+        if open?.start.scanID == start.scanID { return [] }   // a repetition for late joiners
+        if ended.contains(start.scanID) { return [.rejected("scan-start for scan \(start.scanID), which has ended")] }
+        var events: [ReceiverEvent] = []
+        if let current = open {
+            events.append(close(current.start, complete: false, status: "incomplete: scan \(start.scanID) started before scan-end", framesSent: nil))
+        }
+        open = (start, [])
+        if start.repeatIndex == 0 { sequenceMayRestart = true }
+        events.append(.scanStarted(start, parts: parts))
+        // Frames that came before this scan-start, in the order they were sent.
+        let waiting = held.filter { $0.header.scanID == start.scanID }.sorted { $0.header.sequence < $1.header.sequence }
+        held.removeAll { $0.header.scanID == start.scanID }
+        heldBytes = held.reduce(0) { $0 + $1.payload.count }
+        for entry in waiting { events += frame(entry.header, payload: entry.payload, parts: entry.parts) }
+        return events
+    }
+
+    private func frame(_ header: FrameHeader, payload: Data, parts: [Data]) -> [ReceiverEvent] {
+        guard let current = open, current.start.scanID == header.scanID else {
+            if ended.contains(header.scanID) { return [.rejected("frame \(header.frame) of scan \(header.scanID), which has ended")] }
+            held.append((header, payload, parts))
+            heldBytes += payload.count
+            var dropped = 0
+            while held.count > Self.maximumHeldFrames || heldBytes > Self.maximumHeldBytes {
+                heldBytes -= held.removeFirst().payload.count
+                dropped += 1
+            }
+            return dropped > 0 ? [.dropped(count: dropped)] : []
+        }
+        let start = current.start
+        guard header.sampleType == start.sampleType, header.shape == start.frameShape else {
+            return [.rejected("frame \(header.frame) of scan \(header.scanID): \(header.sampleType.rawValue) \(header.shape), "
+                              + "the scan-start says \(start.sampleType.rawValue) \(start.frameShape)")]
+        }
+        var events: [ReceiverEvent] = []
+        if let last = lastSequence {
+            if header.sequence <= last && !sequenceMayRestart {
+                return [.rejected("frame \(header.frame) of scan \(header.scanID): sequence \(header.sequence) after \(last) (duplicate or out of order)")]
+            }
+            if header.sequence > last &+ 1 { events.append(.gap(after: last, count: header.sequence - last - 1)) }
+        }
+        guard !current.frames.contains(header.frame) else {
+            return [.rejected("frame \(header.frame) of scan \(header.scanID) arrived twice (sequence \(header.sequence))")]
+        }
+        open?.frames.insert(header.frame)
+        lastSequence = header.sequence
+        sequenceMayRestart = false
+        events.append(.frame(header, payload: payload, parts: parts))
+        return events
+    }
+
+    private func scanEnd(_ end: ScanEnd) -> [ReceiverEvent] {
+        guard let current = open, current.start.scanID == end.scanID else {
+            return [.rejected("scan-end for scan \(end.scanID), which is not open")]
+        }
+        return [close(current.start, complete: end.status == .complete, status: end.status.rawValue, framesSent: end.framesSent)]
+    }
+
+    private func close(_ start: ScanStart, complete: Bool, status: String, framesSent: Int?) -> ReceiverEvent {
+        let received = open?.frames ?? []
+        let expected = max(framesSent ?? start.framesPlanned, (received.max() ?? -1) + 1)
+        let missing = (0..<expected).filter { !received.contains($0) }
+        open = nil
+        ended.append(start.scanID)
+        if ended.count > 64 { ended.removeFirst() }
+        return .scanClosed(ScanClosure(scanID: start.scanID, complete: complete, status: status, missing: missing))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpiePipeline
+import MagpieWire
+import Testing
+
+/// The receiver's rules from protocols/magpie-stream-v1.md, message by message.
+@Suite struct StreamReceiverTests {
+    static let metadata = ScanMetadata(mdf: MDFFile.simulated(scanner: ScannerPreset.openmpi1d.scanner, frames: 4, experiment: "e",
+                                                              description: "d", tracerConcentration: 0.1))
+    func start(_ id: String, repeatIndex: Int = 0, planned: Int = 4) -> [Data] {
+        try! StreamCodec.encode(.scanStart(ScanStart(scanID: id, repeatIndex: repeatIndex, timeNs: 0, sampleType: .float32, channels: 1,
+                                                     samplesPerPeriod: 102, framesPlanned: planned, metadata: Self.metadata)))
+    }
+    func frame(_ id: String, _ index: Int, sequence: UInt64, values: [Float]? = nil, type: SampleType = .float32) -> [Data] {
+        let values = values ?? Array(repeating: Float(index), count: 102)
+        return try! StreamCodec.encode(.frame(FrameHeader(scanID: id, sequence: sequence, frame: index, timeNs: 0, sentNs: 0, sampleType: type,
+                                                          shape: [1, 1, values.count]), payload: StreamCodec.payload(values, type: type)))
+    }
+    func end(_ id: String, sent: Int) -> [Data] {
+        try! StreamCodec.encode(.scanEnd(ScanEnd(scanID: id, framesSent: sent, lastSequence: nil, status: .complete, timeNs: 0)))
+    }
+
+    /// Feeds messages and returns a compact trace of the events.
+    func run(_ messages: [[Data]], _ receiver: StreamReceiver = StreamReceiver()) -> [String] {
+        messages.flatMap(receiver.handle).map { event in
+            switch event {
+            case let .scanStarted(start, _): return "start \(start.scanID)"
+            case let .frame(header, _, _): return "frame \(header.frame)"
+            case let .scanClosed(c): return "close \(c.scanID) \(c.complete ? "complete" : "incomplete") missing \(c.missing)"
+            case let .rejected(reason): return "reject \(reason)"
+            case let .gap(after, count): return "gap \(after)+\(count)"
+            case let .dropped(count): return "dropped \(count)"
+            }
+        }
+    }
+
+    @Test func aCleanScan() {
+        #expect(run([start("a"), frame("a", 0, sequence: 0), start("a", repeatIndex: 1), frame("a", 1, sequence: 1), frame("a", 2, sequence: 2),
+                     frame("a", 3, sequence: 3), end("a", sent: 4)])
+                == ["start a", "frame 0", "frame 1", "frame 2", "frame 3", "close a complete missing []"])
+    }
+
+    @Test func gapsAreLoggedAndMissingFramesListed() {
+        #expect(run([start("a"), frame("a", 0, sequence: 10), frame("a", 3, sequence: 13), end("a", sent: 4)])
+                == ["start a", "frame 0", "gap 10+2", "frame 3", "close a complete missing [1, 2]"])
+    }
+
+    @Test func duplicatesAndOutOfOrderAreRejected() {
+        let trace = run([start("a"), frame("a", 0, sequence: 0), frame("a", 1, sequence: 1), frame("a", 1, sequence: 1), frame("a", 0, sequence: 0)])
+        #expect(trace.count == 5)
+        #expect(trace[3].hasPrefix("reject") && trace[3].contains("duplicate or out of order"))
+        #expect(trace[4].hasPrefix("reject"))
+    }
+
+    @Test func framesBeforeScanStartAreHeldThenAccepted() {
+        #expect(run([frame("a", 1, sequence: 1), frame("a", 0, sequence: 0), start("a", planned: 2), end("a", sent: 2)])
+                == ["start a", "frame 0", "frame 1", "close a complete missing []"])
+    }
+
+    @Test func heldFramesAreBounded() {
+        let receiver = StreamReceiver()
+        let trace = run((0..<(StreamReceiver.maximumHeldFrames + 3)).map { frame("never", $0, sequence: UInt64($0)) }, receiver)
+        #expect(trace == ["dropped 1", "dropped 1", "dropped 1"])
+    }
+
+    @Test func aSecondScanStartClosesTheFirstAsIncomplete() {
+        let trace = run([start("a"), frame("a", 0, sequence: 0), start("b", planned: 1), frame("b", 0, sequence: 1), end("b", sent: 1)])
+        #expect(trace == ["start a", "frame 0", "close a incomplete missing [1, 2, 3]", "start b", "frame 0", "close b complete missing []"])
+    }
+
+    @Test func aRestartedSenderMayStartItsSequenceAgain() {
+        let trace = run([start("a", planned: 1), frame("a", 0, sequence: 7), end("a", sent: 1), start("b", planned: 1), frame("b", 0, sequence: 0), end("b", sent: 1)])
+        #expect(trace == ["start a", "frame 0", "close a complete missing []", "start b", "frame 0", "close b complete missing []"])
+    }
+
+    @Test func badMessagesAreRejectedAndTheScanGoesOn() {
+        let trace = run([start("a", planned: 2), [Data("{".utf8)], [Data("{\"htype\":\"magpie.frame/9\"}".utf8)],
+                         frame("a", 0, sequence: 0, values: [1, .nan] + Array(repeating: 0, count: 100)),
+                         frame("a", 0, sequence: 0, values: [1, 2]),
+                         frame("a", 0, sequence: 0, type: .int16),
+                         Array(frame("a", 0, sequence: 0).prefix(1)),
+                         frame("a", 0, sequence: 0), frame("a", 1, sequence: 1), end("zzz", sent: 0), end("a", sent: 2),
+                         frame("a", 2, sequence: 2)])
+        #expect(trace.filter { $0.hasPrefix("reject") }.count == 8)
+        #expect(trace.filter { !$0.hasPrefix("reject") } == ["start a", "frame 0", "frame 1", "close a complete missing []"])
+        #expect(trace.last!.contains("which has ended"))
+    }
+}
