@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
@@ -26,7 +27,8 @@ let package = Package(
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
-        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco"]),
+        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco",
+                                                 .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(
             name: "magpie",
             dependencies: [

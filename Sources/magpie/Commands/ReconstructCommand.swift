@@ -20,7 +20,8 @@ struct ReconstructCommand: ParsableCommand {
             mean is subtracted, --average frames are averaged, and it is Fourier transformed.
             lambda is relative: it is scaled by ||S||_F^2 / N. Images are in mol/L of the SM's
             delta sample when the SM states its tracer concentration, otherwise in its units.
-            Frames and channels are numbered from 1, as MPIReco counts them.
+            Frames and channels are numbered from 1, as MPIReco counts them; frames in acquisition
+            order when the file stores a frame permutation.
 
             Examples:
               magpie reconstruct m.mdf --sm sm.mdf -o recon.mdf --png recon.png

@@ -16,14 +16,25 @@ enum ReconstructionInputs {
         guard !measurement.isFourierTransformed, !measurement.isFastFrameAxis else {
             throw Failure(description: "\(path): reconstruct needs a time-domain measurement (N x J x C x V); this one is Fourier transformed or frame-fastest")
         }
-        guard !measurement.isFramePermutation else { throw Failure(description: "\(path): permuted frames (isFramePermutation) are not supported") }
         let shape = measurement.data.shape
         guard shape.count == 4, shape[1] == 1 else {
             throw Failure(description: "\(path): measurement data of shape \(shape); one period per frame (J = 1) is supported")
         }
-        let raw = try realValues(measurement.data, path: path)
-        return try MeasuredFrames(raw: NDArray(shape: [shape[0], shape[2], shape[3]], storage: raw),
-                                  isBackgroundFrame: measurement.isBackgroundFrame,
+        var raw = try realValues(measurement.data, path: path)
+        var isBackground = measurement.isBackgroundFrame
+        // Stored frame n was acquired as frame framePermutation[n]: put them back in acquisition
+        // order, which background interpolation and --frames refer to.
+        if let permutation = measurement.framePermutation {
+            let size = shape[2] * shape[3]
+            var acquired = raw
+            for (n, p) in permutation.enumerated() {
+                let a = Int(p) - 1
+                acquired.replaceSubrange((a * size)..<((a + 1) * size), with: raw[(n * size)..<((n + 1) * size)])
+                isBackground[a] = measurement.isBackgroundFrame[n]
+            }
+            raw = acquired
+        }
+        return try MeasuredFrames(raw: NDArray(shape: [shape[0], shape[2], shape[3]], storage: raw), isBackgroundFrame: isBackground,
                                   conversion: mdf.acquisition.receiver.dataConversionFactor)
     }
 

@@ -1,0 +1,173 @@
+import Foundation
+import MagpieWire
+import TOMLKit
+
+/// `magpie daemon`'s configuration file (TOML; systemd/magpie.toml documents every key). Only
+/// `[input] endpoint` and `[output] directory` are required. Unknown sections and keys are
+/// errors, so that a misspelt key is not silently ignored.
+public struct DaemonConfig: Sendable, Equatable {
+    public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, off }
+
+    /// ZeroMQ endpoint of the scanner (or `magpie publish`).
+    public var endpoint: String
+    /// sub (default, as the product was specified) or pull (back-pressures the sender).
+    public var socket: ZeroMQSocket.Kind = .sub
+    /// Connect (default: the scanner binds) or bind.
+    public var bind = false
+    /// Receive high-water mark, messages.
+    public var highWaterMark: Int32 = 100_000
+    /// Where scans are written (and journals kept while they stream).
+    public var directory: String
+    /// PNG of the newest image, relative to `directory` unless absolute; "" for none.
+    public var preview = "latest.png"
+    /// Subtract the mean of the scan's background frames before reconstructing.
+    public var subtractBackground = true
+    public var reconstruction: Reconstruction = .xspace
+    /// System-matrix MDF for kaczmarz and cgnr.
+    public var systemMatrix: String?
+    public var lambda: Double?
+    public var iterations: Int?
+    /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
+    public var queueLength = 64
+    /// host:port of the Prometheus text endpoint; "" for none.
+    public var metricsListen = "127.0.0.1:9464"
+    /// The file's own text, stored with every scan as provenance.
+    public var text = ""
+
+    public init(endpoint: String, directory: String) {
+        self.endpoint = endpoint
+        self.directory = directory
+    }
+
+    public var previewPath: String? {
+        guard !preview.isEmpty else { return nil }
+        return preview.hasPrefix("/") ? preview : (directory as NSString).appendingPathComponent(preview)
+    }
+
+    public static func load(_ path: String) throws -> DaemonConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError.config("cannot read \(path)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    public static func parse(_ text: String, source: String = "config") throws -> DaemonConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw PipelineError.config("\(source): \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
+        }
+        var reader = Reader(table: table, source: source)
+        try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
+        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
+        try reader.allow(keys: ["directory", "preview"], in: "output")
+        try reader.allow(keys: ["background", "reconstruct", "system_matrix", "lambda", "iterations", "queue"], in: "pipeline")
+        try reader.allow(keys: ["listen"], in: "metrics")
+
+        var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
+                                  directory: try reader.string("output", "directory", required: true)!)
+        config.text = text
+        if let socket = try reader.string("input", "socket") {
+            guard let kind = ZeroMQSocket.Kind(rawValue: socket), !kind.sends else {
+                throw PipelineError.config("\(source): [input] socket must be \"sub\" or \"pull\", not \"\(socket)\"")
+            }
+            config.socket = kind
+        }
+        config.bind = try reader.bool("input", "bind") ?? config.bind
+        if let mark = try reader.int("input", "high_water_mark", minimum: 1) { config.highWaterMark = Int32(clamping: mark) }
+        config.preview = try reader.string("output", "preview") ?? config.preview
+        if let background = try reader.string("pipeline", "background") {
+            guard ["subtract", "off"].contains(background) else {
+                throw PipelineError.config("\(source): [pipeline] background must be \"subtract\" or \"off\", not \"\(background)\"")
+            }
+            config.subtractBackground = background == "subtract"
+        }
+        if let method = try reader.string("pipeline", "reconstruct") {
+            guard let value = Reconstruction(rawValue: method) else {
+                throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(Reconstruction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(method)\"")
+            }
+            config.reconstruction = value
+        }
+        config.systemMatrix = try reader.string("pipeline", "system_matrix")
+        config.lambda = try reader.double("pipeline", "lambda", minimum: 0)
+        config.iterations = try reader.int("pipeline", "iterations", minimum: 1)
+        config.queueLength = try reader.int("pipeline", "queue", minimum: 1) ?? config.queueLength
+        config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
+        if [.kaczmarz, .cgnr].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
+            throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(config.reconstruction.rawValue)\" needs system_matrix = \"/path/to/sm.mdf\"")
+        }
+        if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
+            throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
+        }
+        return config
+    }
+
+    /// Typed access with errors that name the key.
+    private struct Reader {
+        let table: TOMLTable
+        let source: String
+
+        func allow(sections: [String]) throws {
+            for key in table.keys where !sections.contains(key) {
+                throw PipelineError.config("\(source): unknown section [\(key)]; known: \(sections.map { "[\($0)]" }.joined(separator: ", "))")
+            }
+        }
+
+        func allow(keys: [String], in section: String) throws {
+            guard let value = table[section] else { return }
+            guard let inner = value.table else { throw PipelineError.config("\(source): \(section) must be a section ([\(section)])") }
+            for key in inner.keys where !keys.contains(key) {
+                throw PipelineError.config("\(source): unknown key \(key) in [\(section)]; known: \(keys.joined(separator: ", "))")
+            }
+        }
+
+        func value(_ section: String, _ key: String) -> TOMLValueConvertible? { table[section]?.table?[key] }
+
+        func string(_ section: String, _ key: String, required: Bool = false) throws -> String? {
+            guard let value = value(section, key) else {
+                if required { throw PipelineError.config("\(source): [\(section)] \(key) is required") }
+                return nil
+            }
+            guard let string = value.string else { throw wrongType(section, key, "a string") }
+            return string
+        }
+
+        func bool(_ section: String, _ key: String) throws -> Bool? {
+            guard let value = value(section, key) else { return nil }
+            guard let bool = value.bool else { throw wrongType(section, key, "true or false") }
+            return bool
+        }
+
+        func int(_ section: String, _ key: String, minimum: Int) throws -> Int? {
+            guard let value = value(section, key) else { return nil }
+            guard let int = value.int else { throw wrongType(section, key, "an integer") }
+            guard int >= minimum else { throw PipelineError.config("\(source): [\(section)] \(key) must be at least \(minimum), not \(int)") }
+            return int
+        }
+
+        func double(_ section: String, _ key: String, minimum: Double) throws -> Double? {
+            guard let value = value(section, key) else { return nil }
+            guard let double = value.double ?? value.int.map(Double.init) else { throw wrongType(section, key, "a number") }
+            guard double >= minimum else { throw PipelineError.config("\(source): [\(section)] \(key) must be at least \(minimum), not \(double)") }
+            return double
+        }
+
+        func wrongType(_ section: String, _ key: String, _ expected: String) -> PipelineError {
+            PipelineError.config("\(source): [\(section)] \(key) must be \(expected)")
+        }
+    }
+}
+
+/// host:port of a TCP listener.
+public struct MetricsAddress: Sendable, Equatable {
+    public let host: String
+    public let port: UInt16
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
+        host = String(text[..<colon])
+        self.port = port
+        guard !host.isEmpty else { return nil }
+    }
+}

@@ -1,0 +1,61 @@
+import MagpiePipeline
+import MagpieWire
+import Testing
+
+@Suite struct DaemonConfigTests {
+    @Test func twoKeysAreEnough() throws {
+        let config = try DaemonConfig.parse("[input]\nendpoint = \"tcp://10.0.0.2:5555\"\n[output]\ndirectory = \"/var/lib/magpie\"\n")
+        #expect(config.endpoint == "tcp://10.0.0.2:5555")
+        #expect(config.socket == .sub && !config.bind && config.reconstruction == .xspace && config.subtractBackground)
+        #expect(config.previewPath == "/var/lib/magpie/latest.png")
+        #expect(config.metricsListen == "127.0.0.1:9464")
+    }
+
+    @Test func everyKey() throws {
+        let config = try DaemonConfig.parse("""
+            [input]
+            endpoint = "tcp://127.0.0.1:5556"
+            socket = "pull"
+            bind = true
+            high_water_mark = 5000
+            [output]
+            directory = "out"
+            preview = ""
+            [pipeline]
+            background = "off"
+            reconstruct = "kaczmarz"
+            system_matrix = "sm.mdf"
+            lambda = 0.05
+            iterations = 2
+            queue = 8
+            [metrics]
+            listen = ""
+            """)
+        #expect(config.socket == .pull && config.bind && config.highWaterMark == 5000)
+        #expect(config.previewPath == nil && !config.subtractBackground)
+        #expect(config.reconstruction == .kaczmarz && config.systemMatrix == "sm.mdf" && config.lambda == 0.05 && config.iterations == 2)
+        #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("[output]\ndirectory = \"d\"", "[input] endpoint is required"),
+        ("[input]\nendpoint = \"e\"", "[output] directory is required"),
+        ("[input]\nendpoint = 5\n[output]\ndirectory = \"d\"", "[input] endpoint must be a string"),
+        ("[input]\nendpoint = \"e\"\nsocket = \"pub\"\n[output]\ndirectory = \"d\"", "socket must be \"sub\" or \"pull\""),
+        ("[input]\nendpoint = \"e\"\nendpiont = \"x\"\n[output]\ndirectory = \"d\"", "unknown key endpiont in [input]"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[extra]\n", "unknown section [extra]"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nreconstruct = \"cgnr\"", "needs system_matrix"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nqueue = 0", "queue must be at least 1"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
+        ("[input\nendpoint = \"e\"", "line 1"),
+    ])
+    func badFilesNameTheKey(text: String, words: String) {
+        do {
+            _ = try DaemonConfig.parse(text, source: "magpie.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error)".contains(words), "\(error)")
+            #expect("\(error)".contains("magpie.toml"))
+        }
+    }
+}
