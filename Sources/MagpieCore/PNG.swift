@@ -30,7 +30,8 @@ public enum PNG {
     }
 
     public static func write(_ pixels: [Double], width: Int, height: Int, to path: String, low: Double? = nil, high: Double? = nil) throws {
-        try grayscale(pixels, width: width, height: height, low: low, high: high).write(to: URL(fileURLWithPath: path))
+        // Atomic, so that a viewer polling a live preview never reads half a file.
+        try grayscale(pixels, width: width, height: height, low: low, high: high).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     private static func zlibStored(_ bytes: [UInt8]) -> Data {

@@ -9,8 +9,8 @@ public enum ReceiverEvent: Sendable {
     case frame(FrameHeader, payload: Data, parts: [Data])
     /// The open scan is over: `complete` when its scan-end arrived; `missing` are its frame indices never received.
     case scanClosed(ScanClosure)
-    /// The message was refused; the reason is one log line.
-    case rejected(String)
+    /// The message was refused; the reason is one log line. `isFrame`: it claimed to be a frame.
+    case rejected(String, isFrame: Bool)
     /// The sequence jumped: `count` frame messages never arrived (logged; the scan's loss is counted at its close).
     case gap(after: UInt64, count: UInt64)
     /// Frames held for a scan whose scan-start never came were dropped to stay within bounds.
@@ -48,8 +48,10 @@ public final class StreamReceiver {
         let message: StreamMessage
         do {
             message = try StreamCodec.decode(parts)
+        } catch let error as StreamError {
+            return [.rejected("\(error)", isFrame: error.htype == FrameHeader.htype)]
         } catch {
-            return [.rejected("\(error)")]
+            return [.rejected("\(error)", isFrame: false)]
         }
         switch message {
         case let .scanStart(start): return scanStart(start, parts: parts)
@@ -66,7 +68,7 @@ public final class StreamReceiver {
 
     private func scanStart(_ start: ScanStart, parts: [Data]) -> [ReceiverEvent] {
         if open?.start.scanID == start.scanID { return [] }   // a repetition for late joiners
-        if ended.contains(start.scanID) { return [.rejected("scan-start for scan \(start.scanID), which has ended")] }
+        if ended.contains(start.scanID) { return [.rejected("scan-start for scan \(start.scanID), which has ended", isFrame: false)] }
         var events: [ReceiverEvent] = []
         if let current = open {
             events.append(close(current.start, complete: false, status: "incomplete: scan \(start.scanID) started before scan-end", framesSent: nil))
@@ -84,7 +86,7 @@ public final class StreamReceiver {
 
     private func frame(_ header: FrameHeader, payload: Data, parts: [Data]) -> [ReceiverEvent] {
         guard let current = open, current.start.scanID == header.scanID else {
-            if ended.contains(header.scanID) { return [.rejected("frame \(header.frame) of scan \(header.scanID), which has ended")] }
+            if ended.contains(header.scanID) { return [.rejected("frame \(header.frame) of scan \(header.scanID), which has ended", isFrame: true)] }
             held.append((header, payload, parts))
             heldBytes += payload.count
             var dropped = 0
@@ -97,17 +99,17 @@ public final class StreamReceiver {
         let start = current.start
         guard header.sampleType == start.sampleType, header.shape == start.frameShape else {
             return [.rejected("frame \(header.frame) of scan \(header.scanID): \(header.sampleType.rawValue) \(header.shape), "
-                              + "the scan-start says \(start.sampleType.rawValue) \(start.frameShape)")]
+                              + "the scan-start says \(start.sampleType.rawValue) \(start.frameShape)", isFrame: true)]
         }
         var events: [ReceiverEvent] = []
         if let last = lastSequence {
             if header.sequence <= last && !sequenceMayRestart {
-                return [.rejected("frame \(header.frame) of scan \(header.scanID): sequence \(header.sequence) after \(last) (duplicate or out of order)")]
+                return [.rejected("frame \(header.frame) of scan \(header.scanID): sequence \(header.sequence) after \(last) (duplicate or out of order)", isFrame: true)]
             }
             if header.sequence > last &+ 1 { events.append(.gap(after: last, count: header.sequence - last - 1)) }
         }
         guard !current.frames.contains(header.frame) else {
-            return [.rejected("frame \(header.frame) of scan \(header.scanID) arrived twice (sequence \(header.sequence))")]
+            return [.rejected("frame \(header.frame) of scan \(header.scanID) arrived twice (sequence \(header.sequence))", isFrame: true)]
         }
         open?.frames.insert(header.frame)
         lastSequence = header.sequence
@@ -118,7 +120,7 @@ public final class StreamReceiver {
 
     private func scanEnd(_ end: ScanEnd) -> [ReceiverEvent] {
         guard let current = open, current.start.scanID == end.scanID else {
-            return [.rejected("scan-end for scan \(end.scanID), which is not open")]
+            return [.rejected("scan-end for scan \(end.scanID), which is not open", isFrame: false)]
         }
         return [close(current.start, complete: end.status == .complete, status: end.status.rawValue, framesSent: end.framesSent)]
     }

@@ -24,10 +24,13 @@ public struct StreamError: Error, CustomStringConvertible, Equatable {
     }
     public let kind: Kind
     public let message: String
+    /// The htype the message claimed, when its header got that far.
+    public var htype: String?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, htype: String? = nil) {
         self.kind = kind
         self.message = message
+        self.htype = htype
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }
@@ -59,6 +62,15 @@ public enum StreamCodec {
         } catch let error as DecodingError {
             throw describe(error, in: "header")
         }
+        do {
+            return try decode(parts, header: header, type: type)
+        } catch var error as StreamError {
+            error.htype = type
+            throw error
+        }
+    }
+
+    private static func decode(_ parts: [Data], header: Data, type: String) throws -> StreamMessage {
         switch type {
         case ScanStart.htype:
             try expectParts(parts, 1, type)

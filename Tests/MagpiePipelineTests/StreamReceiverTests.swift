@@ -29,7 +29,7 @@ import Testing
             case let .scanStarted(start, _): return "start \(start.scanID)"
             case let .frame(header, _, _): return "frame \(header.frame)"
             case let .scanClosed(c): return "close \(c.scanID) \(c.complete ? "complete" : "incomplete") missing \(c.missing)"
-            case let .rejected(reason): return "reject \(reason)"
+            case let .rejected(reason, _): return "reject \(reason)"
             case let .gap(after, count): return "gap \(after)+\(count)"
             case let .dropped(count): return "dropped \(count)"
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpiePipeline
 import MagpieReco
 
 struct SystemMatrixBench: ParsableCommand {

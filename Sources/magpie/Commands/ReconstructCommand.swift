@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpiePipeline
 import MagpieReco
 
 enum ReconstructionMethod: String, CaseIterable, ExpressibleByArgument {
@@ -90,7 +91,10 @@ struct ReconstructCommand: ParsableCommand {
         out.calibration = nil
         out.reconstruction = reconstruction
         try MDFWriter.write(out, to: output, overwrite: overwrite) { try parameters.write(to: $0) }
-        if let png { try Self.preview(reconstruction, to: png) }
+        if let png, case let .float32(images) = reconstruction.data {
+            let voxels = reconstruction.size.reduce(1, *)
+            try Preview.write(images.storage[(images.count - voxels)...], size: reconstruction.size, to: png)
+        }
         let q = reconstruction.data.shape[0]
         print("\(output): \(q) image\(q == 1 ? "" : "s") of \(reconstruction.size.map(String.init).joined(separator: " x ")) "
               + "by \(method.rawValue) in \(String(format: "%.2f", parameters.seconds)) s"
@@ -195,18 +199,5 @@ struct ReconstructCommand: ParsableCommand {
             result += Array(first...last)
         }
         return result
-    }
-
-    /// The last image, scaled to its own range; 3D volumes as their maximum along z.
-    static func preview(_ reconstruction: MDF.Reconstruction, to path: String) throws {
-        guard case let .float32(data) = reconstruction.data else { return }
-        let size = reconstruction.size, voxels = size.reduce(1, *), plane = size[0] * size[1]
-        let last = data.storage[((data.shape[0] - 1) * voxels)..<(data.shape[0] * voxels)].map(Double.init)
-        var image = [Double](repeating: -.infinity, count: plane)
-        for z in 0..<size[2] {
-            for i in 0..<plane { image[i] = max(image[i], last[z * plane + i]) }
-        }
-        if size[1] == 1 && size[2] == 1 { return try PNG.write(image, width: size[0], height: 1, to: path) }
-        try PNG.write(image, width: size[0], height: size[1], to: path)
     }
 }

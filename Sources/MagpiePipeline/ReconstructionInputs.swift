@@ -5,13 +5,13 @@ import MagpieReco
 
 /// The bridge from MDF files to MagpieReco's inputs: which layouts are accepted, and the
 /// checks that a system matrix fits a measurement. Errors name the file and the mismatch.
-enum ReconstructionInputs {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum ReconstructionInputs {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// The measurement's time-domain frames in physical units (dataConversionFactor applied).
-    static func measuredFrames(_ mdf: MDFFile, path: String) throws -> MeasuredFrames {
+    public static func measuredFrames(_ mdf: MDFFile, path: String) throws -> MeasuredFrames {
         guard let measurement = mdf.measurement else { throw Failure(description: "\(path) has no /measurement") }
         guard !measurement.isFourierTransformed, !measurement.isFastFrameAxis else {
             throw Failure(description: "\(path): reconstruct needs a time-domain measurement (N x J x C x V); this one is Fourier transformed or frame-fastest")
@@ -39,7 +39,7 @@ enum ReconstructionInputs {
     }
 
     /// A system-matrix file as MagpieReco's recorded calibration.
-    static func recordedSystemMatrix(_ mdf: MDFFile, path: String) throws -> RecordedSystemMatrix {
+    public static func recordedSystemMatrix(_ mdf: MDFFile, path: String) throws -> RecordedSystemMatrix {
         guard let calibration = mdf.calibration else {
             throw Failure(description: "\(path) has no /calibration (no calibration grid): not a system matrix")
         }
@@ -81,7 +81,7 @@ enum ReconstructionInputs {
     }
 
     /// Refuses a system matrix recorded with another receiver or drive field than the measurement.
-    static func checkCompatible(systemMatrix sm: MDFFile, smPath: String, measurement m: MDFFile, measurementPath: String) throws {
+    public static func checkCompatible(systemMatrix sm: MDFFile, smPath: String, measurement m: MDFFile, measurementPath: String) throws {
         var problems: [String] = []
         let a = sm.acquisition, b = m.acquisition
         if a.receiver.bandwidth != b.receiver.bandwidth {

@@ -1,0 +1,47 @@
+import Foundation
+
+/// The daemon's counters, shared by its threads; totals since start and per open scan.
+public final class Counters: @unchecked Sendable {  // every access holds `lock`
+    public struct Values: Sendable, Equatable, Codable {
+        /// Frame messages taken off the socket (valid or not).
+        public var received = 0
+        /// Frames written to the scan journal.
+        public var archived = 0
+        /// Frames that went through the processing stages.
+        public var processed = 0
+        /// Frames the processing stages skipped to keep up (they are archived all the same).
+        public var skipped = 0
+        /// Frames of closed scans that never arrived.
+        public var lost = 0
+        /// Messages refused as invalid.
+        public var rejected = 0
+
+        public init() {}
+
+        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected"]
+        public var all: [Int] { [received, archived, processed, skipped, lost, rejected] }
+    }
+
+    private let lock = NSLock()
+    private var totals = Values()
+    private var scan = Values()
+
+    public init() {}
+
+    public func update(_ change: (inout Values) -> Void) {
+        lock.withLock {
+            change(&totals)
+            change(&scan)
+        }
+    }
+
+    public var total: Values { lock.withLock { totals } }
+
+    /// The open scan's counters, reset for the next scan.
+    public func takeScan() -> Values {
+        lock.withLock {
+            defer { scan = Values() }
+            return scan
+        }
+    }
+}

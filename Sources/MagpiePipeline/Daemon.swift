@@ -1,0 +1,314 @@
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpieReco
+import MagpieWire
+
+/// `magpie daemon`: receives magpie-stream v1, archives every accepted frame in the scan's
+/// journal before anything else happens to it, runs the processing stages on a second thread
+/// behind a bounded queue, and turns each scan into one MDF file in the output directory.
+public final class Daemon: @unchecked Sendable {  // shared state is behind locks or owned by one thread, as marked
+    public let config: DaemonConfig
+    public let counters = Counters()
+    private let log: @Sendable (String) -> Void
+    private let stages: [FrameStage]
+    private let reconstruction: ReconstructionStage?
+    private let queue: WorkQueue
+    private let state = NSLock()
+    private var stopRequested = false          // under `state`
+    private var heartbeat = DispatchTime.now()  // under `state`: the processing thread's last sign of life
+
+    public init(config: DaemonConfig, log: @escaping @Sendable (String) -> Void) throws {
+        self.config = config
+        self.log = log
+        do {
+            try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true)
+        } catch {
+            throw PipelineError.config("output directory \(config.directory) cannot be created: \(error.localizedDescription)")
+        }
+        guard FileManager.default.isWritableFile(atPath: config.directory) else {
+            throw PipelineError.config("output directory \(config.directory) is not writable")
+        }
+        var stages: [FrameStage] = []
+        if config.subtractBackground { stages.append(BackgroundStage()) }
+        switch config.reconstruction {
+        case .off:
+            reconstruction = nil
+        case .xspace:
+            reconstruction = ReconstructionStage(.xspace)
+        case .kaczmarz, .cgnr:
+            let path = config.systemMatrix!
+            let file = try MDFReader.read(path)
+            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: FrequencySelection())
+            let solve: (SystemMatrix, NDArray<Complex<Float>>) throws -> SolverResult
+            if config.reconstruction == .kaczmarz {
+                let solver = Kaczmarz(lambda: config.lambda ?? 1e-2, iterations: config.iterations ?? 1, computeResiduals: false)
+                solve = { try solver.solve($0, $1) }
+            } else {
+                let solver = CGNR(lambda: config.lambda ?? 2e-2, iterations: config.iterations ?? 100)
+                let gram = CGNR.Gram(matrix)
+                solve = { try solver.solve($0, $1, gram: gram) }
+            }
+            reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solve: solve))
+        }
+        if let reconstruction { stages.append(reconstruction) }
+        self.stages = stages
+        queue = WorkQueue(capacity: config.queueLength)
+    }
+
+    public func stop() { state.withLock { stopRequested = true } }
+
+    private var stopping: Bool { state.withLock { stopRequested } }
+
+    // MARK: - Recovery
+
+    /// Turns journals left by a daemon that was killed into MDF files holding every archived frame.
+    @discardableResult
+    public func recover() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: config.directory)) ?? []
+        var written: [String] = []
+        for name in names.sorted() where name.hasPrefix(".") && name.hasSuffix(".journal") {
+            let journal = (config.directory as NSString).appendingPathComponent(name)
+            do {
+                let record = try ScanRecord(journal: journal)
+                let path = try write(record, missing: record.missing(expected: record.start.framesPlanned), status: "recovered after the daemon stopped",
+                                     complete: false, images: [], imageFrames: [], counters: nil)
+                try FileManager.default.removeItem(atPath: journal)
+                log("recovered scan \(record.start.scanID): \(record.frames.count) archived frames -> \(path)")
+                written.append(path)
+            } catch {
+                log("cannot recover \(journal): \(error); it is left in place")
+            }
+        }
+        return written
+    }
+
+    // MARK: - Running
+
+    /// Receives until `stop()`; then closes the open scan, drains the stages and returns.
+    /// `ready` is called once the socket is open; `alive` on every pass of the intake loop while
+    /// the processing thread is alive too (the systemd watchdog).
+    public func run(ready: () -> Void = {}, alive: () -> Void = {}) throws {
+        let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark)
+        let receiver = StreamReceiver()
+        var journal: ScanJournal?
+        let finished = DispatchSemaphore(value: 0)
+        let processing = Thread { [self] in
+            processLoop()
+            finished.signal()
+        }
+        processing.name = "magpie-processing"
+        processing.start()
+        log("listening on \(config.endpoint) (\(config.socket.rawValue), \(config.bind ? "bind" : "connect")), writing to \(config.directory)")
+        ready()
+        while !stopping {
+            if let parts = try socket.receive(timeoutMilliseconds: 100) {
+                for event in receiver.handle(parts) { handle(event, journal: &journal) }
+            }
+            let beat = state.withLock { heartbeat }
+            if DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000 { alive() }
+        }
+        for event in receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end") { handle(event, journal: &journal) }
+        queue.push(.stop)
+        finished.wait()
+        let total = counters.total
+        log("stopped; totals: " + zip(Counters.Values.names, total.all).map { "\($0) \($1)" }.joined(separator: ", "))
+    }
+
+    /// Intake: the journal first, then the queue.
+    private func handle(_ event: ReceiverEvent, journal: inout ScanJournal?) {
+        switch event {
+        case let .scanStarted(start, parts):
+            let path = journalPath(start.scanID)
+            conversion = start.metadata.acquisition.receiver.dataConversionFactor.map { (Float($0[0]), Float($0[1])) }
+            do {
+                journal = try ScanJournal(path: path, scanStart: parts)
+                queue.push(.begin(ScanContext(start: start, metadata: MDFFile(scanStart: start, frames: start.framesPlanned)), journal: path))
+                log("scan \(start.scanID) started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
+            } catch {
+                journal = nil
+                log("scan \(start.scanID): \(error); its frames cannot be archived")
+            }
+        case let .frame(header, payload, parts):
+            counters.update { $0.received += 1 }
+            guard let journal else { return }
+            do {
+                try journal.append(parts)
+            } catch {
+                log("scan \(header.scanID): frame \(header.frame) not archived: \(error)")
+                return
+            }
+            counters.update { $0.archived += 1 }
+            let dropped = queue.push(.frame(workItem(header, payload: payload)))
+            if dropped > 0 { counters.update { $0.skipped += dropped } }
+        case let .scanClosed(closure):
+            try? journal?.close()
+            journal = nil
+            counters.update { $0.lost += closure.missing.count }
+            queue.push(.end(closure, journal: journalPath(closure.scanID), counters: counters.takeScan()))
+        case let .rejected(reason, isFrame):
+            counters.update {
+                $0.rejected += 1
+                if isFrame { $0.received += 1 }
+            }
+            log("rejected: \(reason)")
+        case let .gap(after, count):
+            log("sequence gap: \(count) message\(count == 1 ? "" : "s") missing after \(after)")
+        case let .dropped(count):
+            counters.update { $0.lost += count }
+            log("dropped \(count) frame\(count == 1 ? "" : "s") held too long for a scan-start that never came")
+        }
+    }
+
+    private func journalPath(_ scanID: String) -> String {
+        let safe = String(scanID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        return (config.directory as NSString).appendingPathComponent(".\(safe).journal")
+    }
+
+    private var conversion: [(Float, Float)] = []   // intake thread only: the open scan's dataConversionFactor
+
+    private func workItem(_ header: FrameHeader, payload: Data) -> WorkItem {
+        let (channels, samples) = (header.shape[1], header.shape[2])
+        var values = StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType)
+        for c in 0..<channels {
+            let (a, b) = c < conversion.count ? conversion[c] : (1, 0)
+            for v in (c * samples)..<((c + 1) * samples) { values[v] = a * values[v] + b }
+        }
+        return WorkItem(frame: header.frame, isBackground: header.flags.background,
+                        periods: NDArray(shape: [channels, samples], storage: values), image: nil)
+    }
+
+    // MARK: - Processing
+
+    private struct ScanProgress {
+        var context: ScanContext
+        var enabled = true
+        var images: [Float] = []
+        var imageFrames: [Int] = []
+        var processed = 0
+        var lastPreview = DispatchTime(uptimeNanoseconds: 0)
+        var failures = 0
+    }
+
+    private func processLoop() {
+        var scan: ScanProgress?
+        while true {
+            state.withLock { heartbeat = DispatchTime.now() }
+            guard let work = queue.pop(timeout: 0.1) else { continue }
+            switch work {
+            case let .begin(context, _):
+                scan = ScanProgress(context: context)
+                for stage in stages {
+                    do {
+                        try stage.begin(context)
+                    } catch {
+                        log("scan \(context.start.scanID): stage \(stage.name) cannot process it (\(error)); it is archived without processing")
+                        scan?.enabled = false
+                    }
+                }
+            case let .frame(item):
+                guard var progress = scan else { continue }
+                process(item, &progress)
+                scan = progress
+            case let .end(closure, journal, scanCounters):
+                finish(closure, journal: journal, progress: scan, counters: scanCounters)
+                scan = nil
+            case .stop:
+                return
+            }
+        }
+    }
+
+    private func process(_ item: WorkItem, _ progress: inout ScanProgress) {
+        guard progress.enabled else { return }
+        var item = item
+        do {
+            for stage in stages {
+                guard try stage.process(&item) else { break }
+            }
+        } catch {
+            progress.failures += 1
+            if progress.failures <= 3 { log("scan \(progress.context.start.scanID): frame \(item.frame) not processed: \(error)") }
+            return
+        }
+        progress.processed += 1
+        counters.update { $0.processed += 1 }
+        guard let image = item.image, let geometry = reconstruction?.geometry else { return }
+        progress.images += image.storage
+        progress.imageFrames.append(item.frame)
+        let now = DispatchTime.now()
+        if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
+            try? Preview.write(image.storage[...], size: geometry.size, to: preview)
+            progress.lastPreview = now
+        }
+    }
+
+    private func finish(_ closure: ScanClosure, journal: String, progress: ScanProgress?, counters scanCounters: Counters.Values) {
+        var values = scanCounters
+        values.processed = progress?.processed ?? 0
+        do {
+            let record = try ScanRecord(journal: journal)
+            let path = try write(record, missing: closure.missing, status: closure.status, complete: closure.complete,
+                                 images: progress?.images ?? [], imageFrames: progress?.imageFrames ?? [], counters: values)
+            if let preview = config.previewPath, let geometry = reconstruction?.geometry, let images = progress?.images, !images.isEmpty {
+                let voxels = geometry.size.reduce(1, *)
+                try? Preview.write(images[(images.count - voxels)...], size: geometry.size, to: preview)
+            }
+            try FileManager.default.removeItem(atPath: journal)
+            log("scan \(closure.scanID) \(closure.complete ? "complete" : closure.status): "
+                + zip(Counters.Values.names, values.all).map { "\($0) \($1)" }.joined(separator: ", ")
+                + (closure.missing.isEmpty ? "" : " (missing frames \(Self.ranges(closure.missing)))") + " -> \(path)")
+        } catch {
+            log("scan \(closure.scanID): cannot write its file (\(error)); its journal \(journal) is kept and will be recovered at the next start")
+        }
+    }
+
+    /// Writes a scan's MDF file; returns its path.
+    private func write(_ record: ScanRecord, missing: [Int], status: String, complete: Bool, images: [Float], imageFrames: [Int],
+                       counters values: Counters.Values?) throws -> String {
+        var (file, streamFields) = record.mdf(missing: missing)
+        if let geometry = reconstruction?.geometry, !imageFrames.isEmpty {
+            let voxels = geometry.size.reduce(1, *)
+            file.reconstruction = MDF.Reconstruction(data: .float32(NDArray(shape: [imageFrames.count, voxels, 1], storage: images)),
+                                                     fieldOfView: geometry.fieldOfView, fieldOfViewCenter: [0, 0, 0],
+                                                     size: geometry.size, positions: geometry.positions)
+        }
+        let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
+            .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)
+        let base = "\(stamp)-\(record.start.scanID.prefix(8))"
+        var path = (config.directory as NSString).appendingPathComponent("\(base).mdf")
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: path) {
+            attempt += 1
+            path = (config.directory as NSString).appendingPathComponent("\(base)-\(attempt).mdf")
+        }
+        let config = self.config
+        try MDFWriter.write(file, to: path) { hdf in
+            try streamFields(hdf)
+            let g = "/_magpie/daemon"
+            try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")
+            try hdf.write(config.text, to: "\(g)/config")
+            try hdf.write(status, to: "\(g)/status")
+            try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
+            try hdf.write(config.reconstruction.rawValue, to: "\(g)/reconstruction")
+            try hdf.write(NDArray(imageFrames.map(Int64.init)), to: "\(g)/reconstructedFrames")
+            if let values {
+                for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }
+            }
+        }
+        return path
+    }
+
+    /// [1, 2, 3, 7] as "1-3, 7".
+    static func ranges(_ values: [Int]) -> String {
+        var parts: [String] = []
+        var start = values.first, previous = values.first
+        for value in values.dropFirst() + [Int.min] {
+            if let p = previous, value == p + 1 { previous = value; continue }
+            if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)-\(p)") }
+            start = value
+            previous = value
+        }
+        return parts.joined(separator: ", ")
+    }
+}
