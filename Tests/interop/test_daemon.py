@@ -1,0 +1,267 @@
+"""End-to-end tests of `magpie daemon` on loopback, each bounded in time and cleaning up its
+processes: lossless PULL, lossy SUB, bad messages, kill -9 recovery, replay bit for bit."""
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import h5py
+import numpy as np
+import zmq
+
+MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Daemon:
+    """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
+
+    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace"):
+        self.directory = directory
+        self.port, self.metrics_port = free_port(), free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.out = os.path.join(directory, "out")
+        self.config = os.path.join(directory, "magpie.toml")
+        with open(self.config, "w") as handle:
+            handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n'
+                         f'[output]\ndirectory = "{self.out}"\n[pipeline]\nreconstruct = "{reconstruct}"\n'
+                         f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
+        self.log_path = os.path.join(directory, f"daemon-{time.time()}.log")
+        self.process = None
+
+    def start(self):
+        self.log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen([MAGPIE, "daemon", "--config", self.config], stderr=self.log_file, stdout=self.log_file)
+        wait_for(lambda: "listening on" in self.log(), 30, "the daemon to listen")
+        return self
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return {line.split()[0].replace("magpie_frames_", "").replace("_total", ""): int(line.split()[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
+
+    def files(self):
+        return sorted(glob.glob(os.path.join(self.out, "*.mdf")))
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.log_file.close()
+        return self.process.returncode if self.process else None
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+        self.log_file.close()
+
+
+def publish(endpoint, *args, socket_kind="push", connect=True):
+    mode = ["--connect"] if connect else []
+    return subprocess.run([MAGPIE, "publish", "--socket", socket_kind, "--endpoint", endpoint, *mode, "--warmup", "0.5", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+class DaemonEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="magpie-daemon-")
+        self.daemons = []
+
+    def tearDown(self):
+        for daemon in self.daemons:
+            if daemon.process and daemon.process.poll() is None:
+                daemon.process.kill()
+                daemon.process.wait()
+        shutil.rmtree(self.dir)
+
+    def daemon(self, **options):
+        daemon = Daemon(self.dir, **options)
+        self.daemons.append(daemon)
+        return daemon.start()
+
+    def test_pull_archives_every_frame(self):
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "990", "--background-frames", "10", "--rate", "max", "--snr", "30")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        wait_for(daemon.files, 120, "the scan's file")
+        counters = daemon.metrics()
+        self.assertEqual(daemon.stop(), 0, daemon.log())
+        self.assertEqual(counters["received"], 1000)
+        self.assertEqual(counters["archived"], 1000)
+        self.assertEqual(counters["lost"], 0)
+        self.assertEqual(counters["rejected"], 0)
+        self.assertEqual(counters["processed"] + counters["skipped"], 1000)
+        path = daemon.files()[0]
+        self.assertEqual(subprocess.run([MAGPIE, "inspect", "--validate", path]).returncode, 0)
+        with h5py.File(path, "r") as f:
+            self.assertEqual(f["/measurement/data"].shape, (1000, 1, 2, 1632))
+            self.assertEqual(sorted(f["/_magpie/stream/sequence"][()].tolist()), list(range(1000)))
+            self.assertEqual(f["/_magpie/stream/missingFrames"].shape, (0,))
+            self.assertGreater(f["/reconstruction/data"].shape[0], 0)
+            self.assertEqual(f["/_magpie/daemon/counters/archived"][()], 1000)
+            self.assertEqual(f["/_magpie/daemon/complete"][()], 1)
+        self.assertTrue(os.path.exists(os.path.join(daemon.out, "latest.png")))
+
+    def test_sub_counts_what_it_loses(self):
+        daemon = self.daemon(socket_kind="sub")
+        result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "990", "--background-frames", "10", "--rate", "max",
+                         socket_kind="pub", connect=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        files = wait_for(daemon.files, 120, "the scan's file")
+        counters = daemon.metrics()
+        self.assertEqual(daemon.stop(), 0)
+        with h5py.File(files[0], "r") as f:
+            archived = f["/measurement/data"].shape[0]
+            missing = f["/_magpie/stream/missingFrames"][()]
+        self.assertEqual(counters["archived"], archived)
+        self.assertEqual(counters["lost"], len(missing))
+        self.assertEqual(archived + len(missing), 1000)
+
+    def test_bad_messages_are_rejected_and_good_frames_kept(self):
+        capture = os.path.join(self.dir, "capture")
+        # A small valid scan, captured from `magpie publish` by an independent peer.
+        port = free_port()
+        context = zmq.Context.instance()
+        pull = context.socket(zmq.PULL)
+        pull.bind(f"tcp://127.0.0.1:{port}")
+        result = publish(f"tcp://127.0.0.1:{port}", "--preset", "openmpi-1d", "--frames", "6", "--background-frames", "0", "--rate", "max")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        messages = []
+        while not messages or json.loads(messages[-1][0])["htype"] != "magpie.scan-end/1":
+            messages.append(pull.recv_multipart())
+        pull.close(linger=0)
+        start, frames, end = messages[0], messages[1:-1], messages[-1]
+
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        push = context.socket(zmq.PUSH)
+        push.connect(daemon.endpoint)
+
+        def altered(message, **changes):
+            header = json.loads(message[0])
+            header.update(changes)
+            return [json.dumps(header).encode()] + message[1:]
+
+        nan_payload = np.frombuffer(frames[1][1], dtype="<f4").copy()
+        nan_payload[3] = np.nan
+        sequence = [
+            frames[0],                                                  # before its scan-start: held, then archived
+            start,
+            [b"{not json"],                                             # invalid JSON
+            [json.dumps({"htype": "magpie.frame/7"}).encode()],         # unknown htype
+            [frames[1][0], frames[1][1][:-4]],                          # payload size mismatch
+            [frames[1][0], nan_payload.tobytes()],                      # NaN in a float payload
+            frames[1], frames[2],
+            frames[2],                                                  # duplicate
+            frames[4], frames[3],                                       # out of order: 3 after 4
+            frames[5], end,
+            altered(start, scan_id="second", repeat=0),                 # a second scan ...
+            altered(frames[0], scan_id="second", sequence=100),
+            altered(start, scan_id="third", repeat=0),                  # ... closed by a third scan-start without scan-end
+            altered(frames[0], scan_id="third", sequence=200), altered(end, scan_id="third", frames_sent=1, last_sequence=200),
+        ]
+        for message in sequence:
+            push.send_multipart(message)
+        push.close(linger=2000)
+        wait_for(lambda: len(daemon.files()) == 3, 60, "three scan files")
+        counters = daemon.metrics()
+        self.assertEqual(daemon.stop(), 0)
+        log = daemon.log()
+        self.assertEqual(counters["rejected"], 6, log)
+        for words in ("not a JSON object", "magpie.frame/7", "payload has", "not finite", "duplicate or out of order"):
+            self.assertTrue(words in log, words)
+        by_scan = {}
+        for path in daemon.files():
+            with h5py.File(path, "r") as f:
+                by_scan[f["/_magpie/stream/scanID"][()].decode()] = (sorted(f["/_magpie/stream/frameIndex"][()].tolist()),
+                                                                      f["/_magpie/daemon/status"][()].decode(),
+                                                                      f["/_magpie/stream/missingFrames"][()].tolist())
+        first_id = json.loads(start[0])["scan_id"]
+        self.assertEqual(by_scan[first_id][0], [0, 1, 2, 4, 5])   # frame 3 came after 4: rejected, listed missing
+        self.assertEqual(by_scan[first_id][2], [3])
+        self.assertIn("incomplete", by_scan["second"][1])
+        self.assertEqual(by_scan["third"][1], "complete")
+
+    def test_kill_9_then_restart_recovers_every_archived_frame(self):
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        publisher = subprocess.Popen([MAGPIE, "publish", "--socket", "push", "--endpoint", daemon.endpoint, "--connect", "--warmup", "0.3",
+                                      "--preset", "openmpi-1d", "--frames", "5000", "--rate", "500"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: daemon.metrics().get("archived", 0) >= 200, 60, "200 archived frames")
+            archived = daemon.metrics()["archived"]
+            daemon.kill()
+        finally:
+            publisher.kill()
+            publisher.wait()
+        self.assertEqual(daemon.files(), [])
+        restarted = self.daemon(socket_kind="pull", bind=True)
+        self.assertIn("recovered scan", restarted.log())
+        self.assertEqual(restarted.stop(), 0)
+        files = restarted.files()
+        self.assertEqual(len(files), 1)
+        with h5py.File(files[0], "r") as f:
+            sequences = sorted(f["/_magpie/stream/sequence"][()].tolist())
+            self.assertEqual(f["/_magpie/daemon/complete"][()], 0)
+        self.assertGreaterEqual(len(sequences), archived)
+        self.assertEqual(sequences, list(range(len(sequences))))
+        self.assertEqual(glob.glob(os.path.join(restarted.out, ".*.journal")), [])
+
+    def test_replay_through_the_daemon_is_bit_for_bit(self):
+        source = os.path.join(self.dir, "m.mdf")
+        result = subprocess.run([MAGPIE, "simulate", "measurement", "--preset", "openmpi-2d", "--frames", "20", "--background-frames", "4",
+                                 "--snr", "20", "-o", source], capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        result = subprocess.run([MAGPIE, "replay", source, "--socket", "push", "--connect", "--endpoint", daemon.endpoint, "--warmup", "0.3",
+                                 "--rate", "max"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        files = wait_for(daemon.files, 60, "the scan's file")
+        self.assertEqual(daemon.stop(), 0)
+        with h5py.File(source, "r") as a, h5py.File(files[0], "r") as b:
+            np.testing.assert_array_equal(a["/measurement/data"][()], b["/measurement/data"][()])
+            np.testing.assert_array_equal(a["/measurement/isBackgroundFrame"][()], b["/measurement/isBackgroundFrame"][()])
+            self.assertEqual(a["/acquisition/receiver/numSamplingPoints"][()], b["/acquisition/receiver/numSamplingPoints"][()])
+
+    def test_bad_config_fails_before_listening(self):
+        config = os.path.join(self.dir, "bad.toml")
+        with open(config, "w") as handle:
+            handle.write('[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "/proc/magpie-cannot"\n')
+        result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("/proc/magpie-cannot", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
