@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: writes example MDF files, validates them, and inspects two files written by
-# third-party software (MPIMeasurements.jl / MPIFiles.jl).
+# The demo: the daemon and the simulated scanner on loopback. One phantom scan is streamed,
+# archived, reconstructed (x-space) and written as MDF; the file, the PNG preview and the
+# counters are left in demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -9,9 +10,39 @@ scripts/setup.sh
 swift build -c release
 magpie="$(swift build -c release --show-bin-path)/magpie"
 "$magpie" --version
+out="$PWD/demo-output"
+rm -rf "$out" && mkdir -p "$out"
+port=$((20000 + RANDOM % 20000)); metrics=$((port + 1))
+cat > "$out/magpie.toml" <<TOML
+[input]
+endpoint = "tcp://127.0.0.1:$port"
+socket = "pull"
+bind = true
+[output]
+directory = "$out/scans"
+[metrics]
+listen = "127.0.0.1:$metrics"
+TOML
+
+"$magpie" daemon --config "$out/magpie.toml" 2> "$out/daemon.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$out/daemon.log" && break; sleep 0.1; done
+
+echo "== the simulated scanner streams one scan (openmpi-2d, shapes phantom, 1000 frames, realtime)"
+"$magpie" publish --preset openmpi-2d --phantom shapes --frames 1000 --background-frames 20 --snr 30 \
+  --socket push --connect --endpoint "tcp://127.0.0.1:$port" --warmup 0.2
+for _ in $(seq 300); do ls "$out"/scans/*.mdf >/dev/null 2>&1 && break; sleep 0.1; done
 echo
-"$magpie" demo --output demo-output
-"$magpie" inspect --validate demo-output/*.mdf
+echo "== counters (Prometheus text from http://127.0.0.1:$metrics/metrics)"
+curl -s "http://127.0.0.1:$metrics/metrics" | grep -v '^#' || true
+kill -TERM $daemon && wait $daemon
+trap - EXIT
 echo
-echo "== files written by other software"
-"$magpie" inspect Tests/Fixtures/*.mdf
+echo "== the daemon's log"
+cat "$out/daemon.log"
+echo
+echo "== the scan's file"
+"$magpie" inspect "$out"/scans/*.mdf
+echo
+echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), daemon.log"

@@ -86,9 +86,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     // MARK: - Running
 
     /// Receives until `stop()`; then closes the open scan, drains the stages and returns.
-    /// `ready` is called once the socket is open; `alive` on every pass of the intake loop while
-    /// the processing thread is alive too (the systemd watchdog).
-    public func run(ready: () -> Void = {}, alive: () -> Void = {}) throws {
+    /// `ready` is called once the socket is open; `tick` on every pass of the intake loop (at
+    /// least every 100 ms), saying whether the processing thread is alive too (the systemd watchdog).
+    public func run(ready: () -> Void = {}, tick: (_ processingAlive: Bool) -> Void = { _ in }) throws {
         let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark)
         let receiver = StreamReceiver()
         var journal: ScanJournal?
@@ -106,7 +106,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                 for event in receiver.handle(parts) { handle(event, journal: &journal) }
             }
             let beat = state.withLock { heartbeat }
-            if DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000 { alive() }
+            tick(DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000)
         }
         for event in receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end") { handle(event, journal: &journal) }
         queue.push(.stop)
@@ -207,9 +207,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                     }
                 }
             case let .frame(item):
-                guard var progress = scan else { continue }
-                process(item, &progress)
-                scan = progress
+                // In place: a copy of the progress would copy its growing image list for every frame.
+                if scan != nil { process(item, &scan!) }
             case let .end(closure, journal, scanCounters):
                 finish(closure, journal: journal, progress: scan, counters: scanCounters)
                 scan = nil

@@ -1,3 +1,4 @@
+import Foundation
 import MagpiePipeline
 import MagpieWire
 import Testing
@@ -57,5 +58,13 @@ import Testing
             #expect("\(error)".contains(words), "\(error)")
             #expect("\(error)".contains("magpie.toml"))
         }
+    }
+}
+
+@Suite struct ExampleConfigTests {
+    @Test func theShippedExampleIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try DaemonConfig.load(root.appendingPathComponent("systemd/magpie.toml").path)
+        #expect(config.directory == "/var/lib/magpie" && config.socket == .sub && config.reconstruction == .xspace)
     }
 }

@@ -25,6 +25,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "The TOML configuration file.") var config: String
 
     func run() throws {
+        // SIGTERM and SIGINT only raise a flag; the intake loop sees it within 100 ms, then drains.
+        signal(SIGTERM) { _ in stopSignal = 1 }
+        signal(SIGINT) { _ in stopSignal = 1 }
         let daemon: Daemon
         let metrics: MetricsServer?
         do {
@@ -39,22 +42,16 @@ struct DaemonCommand: ParsableCommand {
         }
         if let metrics { Self.log("metrics on http://\(metrics.address.host):\(metrics.address.port)/metrics") }
 
-        // Signals end the intake loop; the loop itself drains and returns.
-        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                Self.log("signal \(number): stopping")
-                daemon.stop()
-            }
-            source.resume()
-            return source
-        }
         let notifier = SystemdNotifier()
         var lastPing = DispatchTime(uptimeNanoseconds: 0)
         do {
-            try daemon.run(ready: { notifier.notify("READY=1\nSTATUS=receiving") }, alive: {
-                guard let interval = notifier.watchdogInterval else { return }
+            try daemon.run(ready: { notifier.notify("READY=1\nSTATUS=receiving") }, tick: { processingAlive in
+                if stopSignal != 0 {
+                    stopSignal = 0
+                    Self.log("signal received: stopping")
+                    daemon.stop()
+                }
+                guard processingAlive, let interval = notifier.watchdogInterval else { return }
                 let now = DispatchTime.now()
                 if Double(now.uptimeNanoseconds - lastPing.uptimeNanoseconds) / 1e9 >= interval {
                     notifier.notify("WATCHDOG=1")
@@ -66,7 +63,6 @@ struct DaemonCommand: ParsableCommand {
             throw ExitCode.failure
         }
         notifier.notify("STOPPING=1")
-        _ = signals
         _ = metrics
     }
 
@@ -75,3 +71,6 @@ struct DaemonCommand: ParsableCommand {
         FileHandle.standardError.write(Data("\(MDF.timestamp()) magpie: \(message)\n".utf8))
     }
 }
+
+/// Set by the SIGTERM and SIGINT handlers (an async-signal-safe store), read by the intake loop.
+nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
