@@ -213,3 +213,22 @@ public struct PhantomGenerator: Sendable {
         return image
     }
 }
+
+extension PhantomGenerator {
+    /// The phantom as a tracer concentration (mol Fe / L, `peak` at its brightest) on the scanner's
+    /// own grid, x fastest: the middle row for a 1D scanner, the image for 2D, and for 3D the image
+    /// in the middle z slice (a thin sample in an empty volume).
+    public static func concentration(_ kind: PhantomKind, for scanner: MPIScanner, seed: UInt64, options: PhantomOptions = PhantomOptions(),
+                                     peak: Double) throws -> NDArray<Double> {
+        let image = try PhantomGenerator(scanner: scanner).render(kind, seed: seed, options: options).map { $0 * peak }
+        let size = scanner.imageSize
+        if size[1] == 1 && size[2] == 1 {
+            return NDArray(shape: [size[0]], storage: (0..<size[0]).map { image[image.shape[0] / 2, $0] })
+        }
+        guard size[2] > 1 else { return image }
+        var volume = NDArray<Double>(repeating: 0, shape: [size[2], size[1], size[0]])
+        let plane = size[0] * size[1]
+        volume.storage.replaceSubrange((size[2] / 2 * plane)..<(size[2] / 2 * plane + plane), with: image.storage)
+        return volume
+    }
+}

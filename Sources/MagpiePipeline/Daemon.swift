@@ -139,11 +139,20 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                 return
             }
             counters.update { $0.archived += 1 }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if intake.frames == 0 { intake.first = now }
+            intake = (intake.first, now, intake.frames + 1, intake.bytes + payload.count)
             let dropped = queue.push(.frame(workItem(header, payload: payload)))
             if dropped > 0 { counters.update { $0.skipped += dropped } }
         case let .scanClosed(closure):
             try? journal?.close()
             journal = nil
+            if intake.frames > 1 {
+                let seconds = Double(intake.last - intake.first) / 1e9
+                log(String(format: "scan %@: archived %d frames in %.3f s (%.0f frames/s, %.1f MB/s)", closure.scanID, intake.frames, seconds,
+                           Double(intake.frames - 1) / seconds, Double(intake.bytes) / seconds / 1e6))
+            }
+            intake = (0, 0, 0, 0)
             counters.update { $0.lost += closure.missing.count }
             queue.push(.end(closure, journal: journalPath(closure.scanID), counters: counters.takeScan()))
         case let .rejected(reason, isFrame):
@@ -166,6 +175,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     }
 
     private var conversion: [(Float, Float)] = []   // intake thread only: the open scan's dataConversionFactor
+    private var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)   // intake thread only: the open scan's archive rate
 
     private func workItem(_ header: FrameHeader, payload: Data) -> WorkItem {
         let (channels, samples) = (header.shape[1], header.shape[2])
@@ -174,7 +184,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let (a, b) = c < conversion.count ? conversion[c] : (1, 0)
             for v in (c * samples)..<((c + 1) * samples) { values[v] = a * values[v] + b }
         }
-        return WorkItem(frame: header.frame, isBackground: header.flags.background,
+        return WorkItem(frame: header.frame, isBackground: header.flags.background, sentNs: header.sentNs,
                         periods: NDArray(shape: [channels, samples], storage: values), image: nil)
     }
 
@@ -188,6 +198,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         var processed = 0
         var lastPreview = DispatchTime(uptimeNanoseconds: 0)
         var failures = 0
+        /// Milliseconds from a frame's sending to its image, per reconstructed frame.
+        var latencies: [Double] = []
     }
 
     private func processLoop() {
@@ -233,6 +245,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         progress.processed += 1
         counters.update { $0.processed += 1 }
         guard let image = item.image, let geometry = reconstruction?.geometry else { return }
+        progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
         progress.images += image.storage
         progress.imageFrames.append(item.frame)
         let now = DispatchTime.now()
@@ -257,6 +270,10 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             log("scan \(closure.scanID) \(closure.complete ? "complete" : closure.status): "
                 + zip(Counters.Values.names, values.all).map { "\($0) \($1)" }.joined(separator: ", ")
                 + (closure.missing.isEmpty ? "" : " (missing frames \(Self.ranges(closure.missing)))") + " -> \(path)")
+            if let latencies = progress?.latencies.sorted(), !latencies.isEmpty {
+                log(String(format: "scan %@: send-to-image latency median %.2f ms, 99th percentile %.2f ms, over %d images", closure.scanID,
+                           latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)], latencies.count))
+            }
         } catch {
             log("scan \(closure.scanID): cannot write its file (\(error)); its journal \(journal) is kept and will be recovered at the next start")
         }

@@ -16,6 +16,8 @@ public struct ScanContext {
 public struct WorkItem {
     public var frame: Int
     public var isBackground: Bool
+    /// When the sender sent it, ns since the epoch (for the latency figures).
+    public var sentNs: UInt64
     public var periods: NDArray<Float>
     public var image: NDArray<Float>?
 }

@@ -45,7 +45,7 @@ public enum StreamCodec {
 
     public static func encode(_ message: StreamMessage) throws -> [Data] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         switch message {
         case let .scanStart(header): return [try encoder.encode(Envelope(htype: ScanStart.htype, header: header))]
         case let .frame(header, payload): return [try encoder.encode(Envelope(htype: FrameHeader.htype, header: header)), payload]
@@ -91,6 +91,11 @@ public enum StreamCodec {
         default:
             throw StreamError(.unknownType, "htype '\(type.prefix(80))' is not one of \(ScanStart.htype), \(FrameHeader.htype), \(ScanEnd.htype)")
         }
+    }
+
+    /// The htype a header claims, without validating anything else (nil if it has none).
+    public static func htype(of header: Data) -> String? {
+        try? JSONDecoder().decode(HType.self, from: header).htype
     }
 
     /// The payload's values as Float (raw values: the scan's dataConversionFactor is not applied).

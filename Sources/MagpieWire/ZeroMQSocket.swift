@@ -25,6 +25,15 @@ enum ZeroMQContext {
     nonisolated(unsafe) static let shared: UnsafeMutableRawPointer = zmq_ctx_new()
 }
 
+extension ZeroMQ {
+    /// Delivers what closed sockets still queue (each within its linger time), then ends
+    /// ZeroMQ for this process. A sender calls it before exiting: without it, messages still
+    /// queued when the process exits are lost. Close every socket first.
+    public static func shutdown() {
+        while zmq_ctx_term(ZeroMQContext.shared) != 0 && zmq_errno() == EINTR {}
+    }
+}
+
 /// A ZeroMQ socket for magpie-stream: PUB or PUSH to send, SUB (subscribed to everything) or
 /// PULL to receive, with explicit high-water marks. ZeroMQ sockets are not thread-safe: one
 /// thread uses a socket at a time, which is what makes the `@unchecked Sendable` sound.
@@ -47,6 +56,7 @@ public final class ZeroMQSocket: @unchecked Sendable {
     public let kind: Kind
     public let endpoint: String
     private let socket: UnsafeMutableRawPointer
+    private var closed = false
 
     /// Opens the socket and binds (`bind: true`) or connects it. `highWaterMark` is in messages
     /// (the send queue for senders, the receive queue for receivers); `lingerMilliseconds` is how
@@ -73,7 +83,15 @@ public final class ZeroMQSocket: @unchecked Sendable {
         }
     }
 
-    deinit { zmq_close(socket) }
+    deinit { close() }
+
+    /// Closes the socket; queued outgoing messages are still delivered within the linger time
+    /// as long as the process lives (see `ZeroMQ.shutdown`).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        zmq_close(socket)
+    }
 
     private func set(_ option: Int32, _ value: Int32) throws {
         var value = value

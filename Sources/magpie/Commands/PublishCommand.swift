@@ -45,18 +45,26 @@ struct SenderOptions: ParsableArguments {
     @Option(help: "Seconds to wait after opening the socket, so that receivers that are connecting are not missed.") var warmup = 1.0
     @Option(help: "Seconds between repetitions of scan-start during a scan.") var repeatInterval = 1.0
     @Option(help: "Send-queue high-water mark, messages.") var highWaterMark: Int32 = 10000
+    @Option(help: "Seconds to keep delivering queued messages after the last one is sent.") var linger = 30.0
 
     enum Mode: String, EnumerableFlag { case bind, connect }
 
     func validate() throws {
         guard socket.sends else { throw ValidationError("--socket must be pub or push for a sender") }
-        guard warmup >= 0, repeatInterval > 0, highWaterMark > 0 else {
-            throw ValidationError("--warmup must be 0 or more, --repeat-interval and --high-water-mark positive")
+        guard warmup >= 0, linger >= 0, repeatInterval > 0, highWaterMark > 0 else {
+            throw ValidationError("--warmup and --linger must be 0 or more, --repeat-interval and --high-water-mark positive")
         }
     }
 
+    /// Closes the sender and waits (up to --linger) until what it queued has been delivered.
+    func finish(_ publisher: ScanPublisher) {
+        publisher.socket.close()
+        ZeroMQ.shutdown()
+    }
+
     func publisher() throws -> ScanPublisher {
-        let socket = try ZeroMQSocket(socket, endpoint: endpoint, bind: mode == .bind, highWaterMark: highWaterMark)
+        let socket = try ZeroMQSocket(socket, endpoint: endpoint, bind: mode == .bind, highWaterMark: highWaterMark,
+                                      lingerMilliseconds: Int32(linger * 1000))
         if warmup > 0 { usleep(UInt32(warmup * 1e6)) }
         return ScanPublisher(socket: socket)
     }
@@ -109,9 +117,7 @@ struct PublishCommand: ParsableCommand {
 
     private func publish() throws {
         let scanner = preset.scanner
-        let image = try PhantomGenerator(scanner: scanner).render(phantom, seed: seed).map { $0 * concentration }
-        let concentrationImage = scanner.imageSize[1] > 1 || scanner.imageSize[2] > 1
-            ? image : NDArray(shape: [scanner.imageSize[0]], storage: (0..<scanner.imageSize[0]).map { image[image.shape[0] / 2, $0] })
+        let concentrationImage = try PhantomGenerator.concentration(phantom, for: scanner, seed: seed, peak: concentration)
         let simulator = try MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: snr, sir: sir))
         let signal = try simulator.simulator.voltages(concentration: concentrationImage)
         let before = backgroundFrames / 2
@@ -152,6 +158,7 @@ struct PublishCommand: ParsableCommand {
             return (flags, StreamCodec.payload(Array(values), type: .float32))
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds) / 1e9
+        sender.finish(publisher)
         print(String(format: "published %d frames in %.2f s (%.0f frames/s), sequence %llu to %llu", pattern.count, elapsed,
                      Double(pattern.count) / elapsed, publisher.nextSequence - UInt64(pattern.count), publisher.nextSequence - 1))
     }

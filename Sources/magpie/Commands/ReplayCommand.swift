@@ -80,5 +80,6 @@ struct ReplayCommand: ParsableCommand {
             print(String(format: "replayed %@ (%d frames, %@) as scan %@ in %.2f s%@", file, frames, sampleType.rawValue, start.scanID,
                          elapsed, loop > 1 ? " (pass \(pass + 1) of \(loop))" : ""))
         }
+        sender.finish(publisher)
     }
 }

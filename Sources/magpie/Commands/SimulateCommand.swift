@@ -132,11 +132,8 @@ struct SimulateMeasurement: ParsableCommand {
         let concentrationImage: NDArray<Double>
         let simulated: SimulatedScan
         do {
-            let relative = try PhantomGenerator(scanner: scanner)
-                .render(phantom, seed: options.seed, options: PhantomOptions(gap: gap, digit: digit))
-            concentrationImage = scanner.imageSize[1] > 1 || scanner.imageSize[2] > 1
-                ? relative.map { $0 * concentration }
-                : NDArray(shape: [scanner.imageSize[0]], storage: (0..<scanner.imageSize[0]).map { relative[relative.shape[0] / 2, $0] * concentration })
+            concentrationImage = try PhantomGenerator.concentration(phantom, for: scanner, seed: options.seed,
+                                                                    options: PhantomOptions(gap: gap, digit: digit), peak: concentration)
             let simulator = try MeasurementSimulator(scanner: scanner, noise: options.noise)
             simulated = try simulator.scan(concentration: concentrationImage, foregroundFrames: frames,
                                            backgroundFrames: backgroundFrames, seed: options.seed)
