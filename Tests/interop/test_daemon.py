@@ -254,6 +254,43 @@ class DaemonEndToEnd(unittest.TestCase):
             np.testing.assert_array_equal(a["/measurement/isBackgroundFrame"][()], b["/measurement/isBackgroundFrame"][()])
             self.assertEqual(a["/acquisition/receiver/numSamplingPoints"][()], b["/acquisition/receiver/numSamplingPoints"][()])
 
+    def test_publisher_restart_is_followed(self):
+        daemon = self.daemon(socket_kind="sub")   # connects; each publisher binds anew
+        for _ in range(2):
+            result = publish(daemon.endpoint, "--preset", "openmpi-1d", "--frames", "50", "--rate", "2000",
+                             socket_kind="pub", connect=False)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        files = wait_for(lambda: len(daemon.files()) == 2 and daemon.files(), 60, "two scan files")
+        self.assertEqual(daemon.stop(), 0)
+        for path in files:
+            with h5py.File(path, "r") as f:
+                self.assertEqual(f["/_magpie/daemon/status"][()].decode(), "complete")
+                self.assertEqual(f["/measurement/data"].shape[0] + f["/_magpie/stream/missingFrames"].shape[0], 60)
+
+    def test_systemd_notifications(self):
+        path = os.path.join(self.dir, "notify.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind(path)
+        listener.settimeout(30)
+        daemon = Daemon(self.dir, socket_kind="pull", bind=True)
+        self.daemons.append(daemon)
+        environment = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+        daemon.log_file = open(daemon.log_path, "w")
+        daemon.process = subprocess.Popen([MAGPIE, "daemon", "--config", daemon.config], stderr=daemon.log_file, env=environment)
+        messages = [listener.recv(256).decode() for _ in range(3)]
+        self.assertTrue(messages[0].startswith("READY=1"), messages)
+        self.assertIn("WATCHDOG=1", messages[1:])
+        self.assertEqual(daemon.stop(), 0)
+        rest = []
+        listener.settimeout(1)
+        try:
+            while True:
+                rest.append(listener.recv(256).decode())
+        except socket.timeout:
+            pass
+        self.assertEqual(rest[-1], "STOPPING=1")
+        listener.close()
+
     def test_bad_config_fails_before_listening(self):
         config = os.path.join(self.dir, "bad.toml")
         with open(config, "w") as handle:
