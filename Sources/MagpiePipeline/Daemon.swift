@@ -42,12 +42,16 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: FrequencySelection())
             let solve: (SystemMatrix, NDArray<Complex<Float>>) throws -> SolverResult
             if config.reconstruction == .kaczmarz {
-                let solver = Kaczmarz(lambda: config.lambda ?? 1e-2, iterations: config.iterations ?? 1, computeResiduals: false)
-                solve = { try solver.solve($0, $1) }
+                var solver = Kaczmarz(computeResiduals: false)
+                solver.lambda = config.lambda ?? solver.lambda
+                solver.iterations = config.iterations ?? solver.iterations
+                solve = { [solver] in try solver.solve($0, $1) }
             } else {
-                let solver = CGNR(lambda: config.lambda ?? 2e-2, iterations: config.iterations ?? 100)
+                var solver = CGNR()
+                solver.lambda = config.lambda ?? solver.lambda
+                solver.iterations = config.iterations ?? solver.iterations
                 let gram = CGNR.Gram(matrix)
-                solve = { try solver.solve($0, $1, gram: gram) }
+                solve = { [solver] in try solver.solve($0, $1, gram: gram) }
             }
             reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solve: solve))
         }

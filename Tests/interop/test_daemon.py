@@ -38,7 +38,7 @@ def wait_for(condition, timeout, what):
 class Daemon:
     """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
 
-    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace"):
+    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None):
         self.directory = directory
         self.port, self.metrics_port = free_port(), free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
@@ -47,7 +47,8 @@ class Daemon:
         with open(self.config, "w") as handle:
             handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n'
                          f'[output]\ndirectory = "{self.out}"\n[pipeline]\nreconstruct = "{reconstruct}"\n'
-                         f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
+                         + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "")
+                         + f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
         self.log_path = os.path.join(directory, f"daemon-{time.time()}.log")
         self.process = None
 
@@ -253,6 +254,26 @@ class DaemonEndToEnd(unittest.TestCase):
             np.testing.assert_array_equal(a["/measurement/data"][()], b["/measurement/data"][()])
             np.testing.assert_array_equal(a["/measurement/isBackgroundFrame"][()], b["/measurement/isBackgroundFrame"][()])
             self.assertEqual(a["/acquisition/receiver/numSamplingPoints"][()], b["/acquisition/receiver/numSamplingPoints"][()])
+
+    def test_system_matrix_reconstruction_and_a_mismatched_scan(self):
+        sm = os.path.join(self.dir, "sm.mdf")
+        result = subprocess.run([MAGPIE, "simulate", "sm", "--preset", "openmpi-1d", "--grid", "32", "--snr", "60", "-o", sm],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        daemon = self.daemon(socket_kind="pull", bind=True, reconstruct="kaczmarz", system_matrix=sm)
+        for preset in ("openmpi-1d", "openmpi-2d"):
+            result = publish(daemon.endpoint, "--preset", preset, "--frames", "40", "--background-frames", "4", "--rate", "500")
+            self.assertEqual(result.returncode, 0, result.stderr)
+        files = wait_for(lambda: len(daemon.files()) == 2 and daemon.files(), 60, "two scan files")
+        self.assertEqual(daemon.stop(), 0)
+        with h5py.File(files[0], "r") as f:
+            self.assertEqual(f["/reconstruction/size"][()].tolist(), [32, 1, 1])
+            self.assertGreater(f["/reconstruction/data"].shape[0], 0)
+        with h5py.File(files[1], "r") as f:
+            self.assertNotIn("/reconstruction", f)
+            self.assertEqual(f["/measurement/data"].shape[0], 44)
+        self.assertIn("samples per period 102 vs 1632", daemon.log())
+        self.assertIn("archived without processing", daemon.log())
 
     def test_publisher_restart_is_followed(self):
         daemon = self.daemon(socket_kind="sub")   # connects; each publisher binds anew

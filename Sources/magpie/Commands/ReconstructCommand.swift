@@ -120,12 +120,16 @@ struct ReconstructCommand: ParsableCommand {
         let result: SolverResult
         switch method {
         case .kaczmarz:
-            let solver = Kaczmarz(lambda: lambda ?? 1e-2, iterations: iterations ?? 1)
+            var solver = Kaczmarz()
+            solver.lambda = lambda ?? solver.lambda
+            solver.iterations = iterations ?? solver.iterations
             parameters.lambda = solver.lambda
             parameters.iterations = solver.iterations
             result = try solver.solve(matrix, u)
         case .cgnr:
-            let solver = CGNR(lambda: lambda ?? 2e-2, iterations: iterations ?? 100)
+            var solver = CGNR()
+            solver.lambda = lambda ?? solver.lambda
+            solver.iterations = iterations ?? solver.iterations
             parameters.lambda = solver.lambda
             parameters.iterations = solver.iterations
             result = try solver.solve(matrix, u)
