@@ -266,10 +266,14 @@ class DaemonEndToEnd(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
         files = wait_for(lambda: len(daemon.files()) == 2 and daemon.files(), 60, "two scan files")
         self.assertEqual(daemon.stop(), 0)
-        with h5py.File(files[0], "r") as f:
+        by_samples = {}
+        for path in files:   # file names order scans by start second, then scan id: find each by its receiver
+            with h5py.File(path, "r") as f:
+                by_samples[int(f["/acquisition/receiver/numSamplingPoints"][()])] = path
+        with h5py.File(by_samples[102], "r") as f:
             self.assertEqual(f["/reconstruction/size"][()].tolist(), [32, 1, 1])
             self.assertGreater(f["/reconstruction/data"].shape[0], 0)
-        with h5py.File(files[1], "r") as f:
+        with h5py.File(by_samples[1632], "r") as f:
             self.assertNotIn("/reconstruction", f)
             self.assertEqual(f["/measurement/data"].shape[0], 44)
         self.assertIn("samples per period 102 vs 1632", daemon.log())
