@@ -40,20 +40,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let path = config.systemMatrix!
             let file = try MDFReader.read(path)
             let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: FrequencySelection())
-            let solve: (SystemMatrix, NDArray<Complex<Float>>) throws -> SolverResult
-            if config.reconstruction == .kaczmarz {
-                var solver = Kaczmarz(computeResiduals: false)
-                solver.lambda = config.lambda ?? solver.lambda
-                solver.iterations = config.iterations ?? solver.iterations
-                solve = { [solver] in try solver.solve($0, $1) }
-            } else {
-                var solver = CGNR()
-                solver.lambda = config.lambda ?? solver.lambda
-                solver.iterations = config.iterations ?? solver.iterations
-                let gram = CGNR.Gram(matrix)
-                solve = { [solver] in try solver.solve($0, $1, gram: gram) }
-            }
-            reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solve: solve))
+            let solver = SystemMatrixSolver(config.reconstruction == .cgnr ? .cgnr : .kaczmarz, lambda: config.lambda,
+                                            iterations: config.iterations, residuals: false).reusable(with: matrix)
+            reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solver: solver))
         }
         if let reconstruction { stages.append(reconstruction) }
         self.stages = stages

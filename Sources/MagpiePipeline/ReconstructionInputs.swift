@@ -80,6 +80,22 @@ public enum ReconstructionInputs {
         }
     }
 
+    /// The scanner Magpie recorded with a file it simulated (`/_magpie/scanner`), or nil.
+    public static func recordedScanner(_ path: String) -> MPIScanner? {
+        guard let text = try? HDF5File.open(path).readString("/_magpie/scanner") else { return nil }
+        return try? JSONDecoder().decode(MPIScanner.self, from: Data(text.utf8))
+    }
+
+    /// The scanner x-space reconstruction needs for `mdf`. MDF records drive field, receiver and
+    /// gradient but not the particle or image grid: those come from `recorded`, or else from the
+    /// openmpi preset with as many drive channels, which is then returned as `preset`.
+    public static func xSpaceScanner(_ mdf: MDFFile, recorded: MPIScanner?) throws -> (scanner: MPIScanner, preset: ScannerPreset?) {
+        if let recorded { return (try MPIScanner(mdf: mdf, defaults: recorded), nil) }
+        let drives = mdf.acquisition.driveField.numChannels
+        let preset: ScannerPreset = drives >= 3 ? .openmpi3d : drives == 2 ? .openmpi2d : .openmpi1d
+        return (try MPIScanner(mdf: mdf, defaults: preset.scanner), preset)
+    }
+
     /// Refuses a system matrix recorded with another receiver or drive field than the measurement.
     public static func checkCompatible(systemMatrix sm: MDFFile, smPath: String, measurement m: MDFFile, measurementPath: String) throws {
         var problems: [String] = []

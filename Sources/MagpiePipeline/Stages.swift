@@ -72,7 +72,7 @@ public final class ReconstructionStage: FrameStage {
     public enum Method {
         case xspace
         /// The matrix, the calibration file it came from (checked against each scan), and the solver.
-        case systemMatrix(SystemMatrix, file: MDFFile, path: String, solve: (SystemMatrix, NDArray<Complex<Float>>) throws -> SolverResult)
+        case systemMatrix(SystemMatrix, file: MDFFile, path: String, solver: SystemMatrixSolver)
     }
 
     public let name = "reconstruct"
@@ -87,9 +87,7 @@ public final class ReconstructionStage: FrameStage {
     public func begin(_ scan: ScanContext) throws {
         switch method {
         case .xspace:
-            let drives = scan.start.metadata.acquisition.drivefield.divider.count
-            let preset: ScannerPreset = drives >= 3 ? .openmpi3d : drives == 2 ? .openmpi2d : .openmpi1d
-            let scanner = try MPIScanner(mdf: scan.metadata, defaults: preset.scanner)
+            let scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: nil).scanner
             plan = try XSpaceReconstruction(scanner: scanner).plan()
             geometry = ImageGeometry(size: scanner.imageSize, fieldOfView: scanner.fieldOfView, positions: scanner.pixelCenters())
         case let .systemMatrix(_, file, path, _):
@@ -108,9 +106,9 @@ public final class ReconstructionStage: FrameStage {
             guard let plan else { return false }
             let image = try XSpaceReconstruction.apply(plan, to: item.periods.storage.map(Double.init), shape: [c, v])
             item.image = image.map(Float.init)
-        case let .systemMatrix(matrix, _, _, solve):
+        case let .systemMatrix(matrix, _, _, solver):
             let u = try matrix.measurementVectors(item.periods.reshaped([1, c, v]))
-            item.image = try solve(matrix, u).images
+            item.image = try solver.solve(matrix, u).images
         }
         return true
     }

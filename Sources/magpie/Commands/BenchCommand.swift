@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpiePipeline
 import MagpieReco
 
 struct BenchCommand: ParsableCommand {
@@ -99,9 +100,10 @@ struct XSpaceBench: ParsableCommand {
         guard let data = mdf.measurement, !data.isFourierTransformed, !data.isFastFrameAxis, case let .float32(frames) = data.data else {
             throw ValidationError("\(measurement): needs a Float32 time-domain measurement as magpie simulate writes it")
         }
-        let file = try HDF5File.open(measurement)
-        let defaults = try JSONDecoder().decode(MPIScanner.self, from: Data(file.readString("/_magpie/scanner").utf8))
-        let scanner = try MPIScanner(mdf: mdf, defaults: defaults)
+        guard let recorded = ReconstructionInputs.recordedScanner(measurement) else {
+            throw ValidationError("\(measurement): no /_magpie/scanner; bench xspace needs a file written by magpie simulate")
+        }
+        let scanner = try ReconstructionInputs.xSpaceScanner(mdf, recorded: recorded).scanner
         let (n, c, v) = (frames.shape[0], frames.shape[2], frames.shape[3])
         let frameSize = c * v
         var background = [Double](repeating: 0, count: frameSize)

@@ -117,25 +117,10 @@ struct ReconstructCommand: ParsableCommand {
             printError("note: \(smPath) has no background frames; its system matrix is used without background correction")
         }
         let u = try matrix.measurementVectors(prepared)
-        let result: SolverResult
-        switch method {
-        case .kaczmarz:
-            var solver = Kaczmarz()
-            solver.lambda = lambda ?? solver.lambda
-            solver.iterations = iterations ?? solver.iterations
-            parameters.lambda = solver.lambda
-            parameters.iterations = solver.iterations
-            result = try solver.solve(matrix, u)
-        case .cgnr:
-            var solver = CGNR()
-            solver.lambda = lambda ?? solver.lambda
-            solver.iterations = iterations ?? solver.iterations
-            parameters.lambda = solver.lambda
-            parameters.iterations = solver.iterations
-            result = try solver.solve(matrix, u)
-        case .xspace:
-            preconditionFailure("x-space has no system matrix")
-        }
+        let solver = SystemMatrixSolver(method == .cgnr ? .cgnr : .kaczmarz, lambda: lambda, iterations: iterations)
+        parameters.lambda = solver.lambda
+        parameters.iterations = solver.iterations
+        let result = try solver.solve(matrix, u)
         // x is in units of the delta sample; its tracer concentration makes it mol/L.
         let sampleConcentration = smFile.tracer?.concentration.first.flatMap { $0 > 0 ? $0 : nil }
         let scale = Float(sampleConcentration ?? 1)
@@ -155,17 +140,10 @@ struct ReconstructCommand: ParsableCommand {
     }
 
     private func xSpace(_ file: MDFFile, prepared: NDArray<Float>) throws -> MDF.Reconstruction {
-        let stored = try? HDF5File.open(measurement).readString("/_magpie/scanner")
-        let defaults: MPIScanner
-        if let stored, let scanner = try? JSONDecoder().decode(MPIScanner.self, from: Data(stored.utf8)) {
-            defaults = scanner
-        } else {
-            let drives = file.acquisition.driveField.numChannels
-            let preset: ScannerPreset = drives >= 3 ? .openmpi3d : drives == 2 ? .openmpi2d : .openmpi1d
+        let (scanner, preset) = try ReconstructionInputs.xSpaceScanner(file, recorded: ReconstructionInputs.recordedScanner(measurement))
+        if let preset {
             printError("note: \(measurement) does not record particle and image grid; using those of the \(preset.rawValue) preset")
-            defaults = preset.scanner
         }
-        let scanner = try MPIScanner(mdf: file, defaults: defaults)
         let reco = try XSpaceReconstruction(scanner: scanner)
         let plan = reco.plan()
         let (q, c, v) = (prepared.shape[0], prepared.shape[1], prepared.shape[2])
