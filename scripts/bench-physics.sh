@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # Simulation and x-space speed (release build), with a NumPy peer for x-space in the same run.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/setup.sh
-swift build -c release >/dev/null 2>&1
-magpie="$(swift build -c release --show-bin-path)/magpie"
+source "$(dirname "$0")/prologue.sh"
+build_release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 seconds() { local TIMEFORMAT=%R; { time "$@" >/dev/null 2>&1; } 2>&1; }

@@ -2,12 +2,8 @@
 # System-matrix reconstruction speed (release build): Kaczmarz and CGNR on a simulated
 # openmpi-2d 32 x 32 calibration, with the NumPy row-loop peer timed in the same run, then a
 # random matrix of a 3D calibration's size (19^3 voxels, 4000 rows).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/setup.sh
-swift build -c release >/dev/null 2>&1
-magpie="$(swift build -c release --show-bin-path)/magpie"
+source "$(dirname "$0")/prologue.sh"
+build_release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$magpie" simulate sm --preset openmpi-2d --grid 32 --snr 60 -o "$work/sm.mdf" 2>/dev/null

@@ -3,12 +3,8 @@
 # pushed as fast as the receiver takes it, into (1) a minimal receiver that discards messages and
 # (2) the daemon archiving to its journal and writing the MDF (reconstruction off, then x-space);
 # then the daemon on x-space at the scanner's own rate for the send-to-image latency.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/setup.sh
-swift build -c release >/dev/null 2>&1
-magpie="$(swift build -c release --show-bin-path)/magpie"
+source "$(dirname "$0")/prologue.sh"
+build_release
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$((20000 + RANDOM % 20000))

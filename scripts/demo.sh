@@ -2,13 +2,9 @@
 # The demo: the daemon and the simulated scanner on loopback. One phantom scan is streamed,
 # archived, reconstructed (x-space) and written as MDF; the file, the PNG preview and the
 # counters are left in demo-output/.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/setup.sh
+source "$(dirname "$0")/prologue.sh"
 
-swift build -c release
-magpie="$(swift build -c release --show-bin-path)/magpie"
+build_release
 "$magpie" --version
 out="$PWD/demo-output"
 rm -rf "$out" && mkdir -p "$out"

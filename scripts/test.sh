@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: Swift unit tests, then the interoperability and command-line tests in Python.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ -x /opt/swift/usr/bin/swift ]] && export PATH="/opt/swift/usr/bin:$PATH"
-scripts/setup.sh
+source "$(dirname "$0")/prologue.sh"
 
 echo "== swift build"
 swift build

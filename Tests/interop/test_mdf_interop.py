@@ -8,14 +8,14 @@ with MAGPIE set to the built executable; needs Debian's python3-h5py and python3
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 import h5py
 import numpy as np
+import support
+from support import MAGPIE
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "Fixtures")
 
 # The closed-form content of `magpie demo` (Sources/magpie/Demo/DemoFiles.swift).
@@ -28,7 +28,7 @@ GRID = (4, 3, 1)
 
 
 def magpie(*args):
-    return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=120)
+    return support.magpie(*args, timeout=120)
 
 
 class DemoFilesReadByReferenceStyleReader(unittest.TestCase):

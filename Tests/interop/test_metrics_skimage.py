@@ -9,8 +9,8 @@ import unittest
 import h5py
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from support import MAGPIE
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
 
 
 class MetricsAgreeWithScikitImage(unittest.TestCase):

@@ -1,7 +1,6 @@
 """`magpie reconstruct`: agreement with a NumPy Kaczmarz, files other tools read, clear errors."""
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
@@ -9,12 +8,8 @@ import h5py
 import numpy as np
 
 import kaczmarz_reference as reference
+from support import magpie
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
-
-
-def magpie(*args):
-    return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=300)
 
 
 class Reconstruct(unittest.TestCase):

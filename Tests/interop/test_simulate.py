@@ -1,18 +1,13 @@
 """`magpie simulate`: files other tools can read, deterministic for a seed, clear errors."""
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 import h5py
 import numpy as np
+from support import magpie
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
-
-
-def magpie(*args):
-    return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=300)
 
 
 class Simulate(unittest.TestCase):
