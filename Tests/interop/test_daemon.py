@@ -15,14 +15,8 @@ import urllib.request
 import h5py
 import numpy as np
 import zmq
+from support import MAGPIE, free_port
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, timeout, what):
@@ -315,6 +309,17 @@ class DaemonEndToEnd(unittest.TestCase):
             pass
         self.assertEqual(rest[-1], "STOPPING=1")
         listener.close()
+
+    def test_a_damaged_journal_is_reported_and_kept(self):
+        os.makedirs(os.path.join(self.dir, "out"))
+        damaged = os.path.join(self.dir, "out", ".damaged.journal")
+        with open(damaged, "wb") as handle:
+            handle.write(b"not a journal")
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        self.assertIn("cannot recover", daemon.log())
+        self.assertIn("is not a Magpie journal", daemon.log())
+        self.assertEqual(daemon.stop(), 0)
+        self.assertTrue(os.path.exists(damaged))
 
     def test_bad_config_fails_before_listening(self):
         config = os.path.join(self.dir, "bad.toml")

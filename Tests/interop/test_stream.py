@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import tempfile
-import socket
 import subprocess
 import unittest
 
@@ -12,15 +11,9 @@ import h5py
 import jsonschema
 import numpy as np
 import zmq
+from support import MAGPIE, free_port
 
-MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
 SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocols", "schemas")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def schema(name):
@@ -131,6 +124,20 @@ class Stream(unittest.TestCase):
         result = subprocess.run([MAGPIE, "publish", "--endpoint", "nonsense://x", "--warmup", "0"], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("nonsense://x", result.stderr)
+
+    def test_replay_refuses_what_it_cannot_stream(self):
+        directory = tempfile.mkdtemp(prefix="magpie-replay-")
+        try:
+            sm = os.path.join(directory, "sm.mdf")
+            self.assertEqual(subprocess.run([MAGPIE, "simulate", "sm", "--preset", "openmpi-1d", "--grid", "4", "-o", sm],
+                                            capture_output=True, timeout=120).returncode, 0)
+            for path, words in ((sm, "needs a time-domain measurement"), (os.path.join(directory, "missing.mdf"), "missing.mdf")):
+                result = subprocess.run([MAGPIE, "replay", path, "--warmup", "0", "--endpoint", f"tcp://127.0.0.1:{free_port()}"],
+                                        capture_output=True, text=True, timeout=30)
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(words, result.stderr)
+        finally:
+            shutil.rmtree(directory)
 
 
 if __name__ == "__main__":
