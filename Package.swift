@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
@@ -27,12 +28,19 @@ let package = Package(
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
-        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco",
+        // LibTorch (Debian libtorch-dev, which ships no pkg-config file) behind a C API.
+        .target(
+            name: "TorchBridge",
+            cxxSettings: [.unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"])],
+            linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+        ),
+        .target(name: "MagpieNeural", dependencies: ["MagpieCore", "TorchBridge", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural",
                                                  .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(
             name: "magpie",
             dependencies: [
-                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpiePipeline",
+                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +50,8 @@ let package = Package(
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
         .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
+        .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieCore"]),
         .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpieMDF", "MagpieWire", "MagpieCore"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -9,11 +9,13 @@ packages=(
   libfftw3-dev     # FFTs, single and double precision
   libopenblas-dev  # BLAS
   liblapacke-dev   # LAPACK
+  libtorch-dev     # TorchBridge: TorchScript models of the learned stages
   python3-h5py     # Tests/interop: reads Magpie's files as the MDF reference Python code does
   python3-numpy
   python3-skimage  # Tests/interop: the reference SSIM and PSNR
   python3-zmq      # Tests/interop: an independent magpie-stream peer
   python3-jsonschema  # Tests/interop: headers against protocols/schemas
+  python3-torch    # models/: training, export and the exporter's reference outputs
 )
 
 missing=()

@@ -1,0 +1,90 @@
+import MagpieCore
+import TorchBridge
+
+/// A TorchScript module loaded through TorchBridge. Not thread-safe: one thread uses it at a time
+/// (the daemon's processing thread, or a command).
+public final class TorchModule {
+    public let path: String
+    private let handle: OpaquePointer
+
+    /// Threads LibTorch uses per operation, process-wide.
+    public static var threads: Int {
+        get { Int(tb_threads()) }
+        set { tb_set_threads(Int32(newValue)) }
+    }
+
+    /// Loads a TorchScript file; LibTorch's own message on failure (a corrupt or foreign file).
+    public init(path: String) throws {
+        self.path = path
+        let loaded = withErrorBuffer { tb_load(path, $0, $1) }
+        guard let model = loaded.value else { throw NeuralError.modelFile(path: path, reason: "LibTorch cannot load it: \(loaded.error)") }
+        handle = model
+    }
+
+    deinit { tb_free(handle) }
+
+    /// `method` (default forward) on one Float32 tensor, without gradients.
+    public func run(_ input: NDArray<Float>, method: String = "forward") throws -> NDArray<Float> {
+        let capacity = max(input.count * 4, 1 << 16)
+        var output = [Float](repeating: 0, count: capacity)
+        var shape = [Int64](repeating: 0, count: Int(TB_MAX_RANK))
+        var rank: Int32 = 0
+        let dims = input.shape.map(Int64.init)
+        let status = withErrorBuffer { error, size in
+            input.storage.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    tb_run(handle, method, x.baseAddress, dims, Int32(dims.count), y.baseAddress, Int64(capacity), &shape, &rank, error, size)
+                }
+            }
+        }
+        guard status.value == 0 else { throw NeuralError.torch(model: path, message: status.error) }
+        let outShape = shape.prefix(Int(rank)).map(Int.init)
+        output.removeLast(capacity - NDArray<Float>.count(of: outShape))
+        return NDArray(shape: outShape, storage: output)
+    }
+
+    /// One Adam step on `lossMethod(input, target)`; returns the loss before the step.
+    public func trainStep(input: NDArray<Float>, target: NDArray<Float>, lossMethod: String, learningRate: Double) throws -> Double {
+        try withPair(input, target) { x, y, dims, loss, error, size in
+            tb_train_step(handle, lossMethod, x, y, dims, Int32(input.rank), learningRate, loss, error, size)
+        }
+    }
+
+    /// `lossMethod(input, target)` in evaluation mode.
+    public func loss(input: NDArray<Float>, target: NDArray<Float>, lossMethod: String) throws -> Double {
+        try withPair(input, target) { x, y, dims, loss, error, size in
+            tb_loss(handle, lossMethod, x, y, dims, Int32(input.rank), loss, error, size)
+        }
+    }
+
+    /// Writes the module, trained parameters included, as TorchScript.
+    public func save(to path: String) throws {
+        let status = withErrorBuffer { tb_save(handle, path, $0, $1) }
+        guard status.value == 0 else { throw NeuralError.modelFile(path: path, reason: "cannot be written: \(status.error)") }
+    }
+
+    private func withPair(_ input: NDArray<Float>, _ target: NDArray<Float>,
+                          _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Int64>, UnsafeMutablePointer<Double>,
+                                   UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Double {
+        guard input.shape == target.shape else {
+            throw NeuralError.shape(model: path, reason: "input \(input.shape) and target \(target.shape) differ")
+        }
+        var loss = 0.0
+        let dims = input.shape.map(Int64.init)
+        let status = withErrorBuffer { error, size in
+            input.storage.withUnsafeBufferPointer { x in
+                target.storage.withUnsafeBufferPointer { y in body(x.baseAddress, y.baseAddress, dims, &loss, error, size) }
+            }
+        }
+        guard status.value == 0 else { throw NeuralError.torch(model: path, message: status.error) }
+        return loss
+    }
+}
+
+/// Calls `body` with a zeroed C error buffer; its result and the message it left there.
+private func withErrorBuffer<T>(_ body: (UnsafeMutablePointer<CChar>, Int) -> T) -> (value: T, error: String) {
+    var buffer = [CChar](repeating: 0, count: 2048)
+    let value = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return (value, message.isEmpty ? "no message" : message)
+}

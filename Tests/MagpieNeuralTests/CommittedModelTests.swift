@@ -1,0 +1,38 @@
+import Foundation
+import MagpieCore
+import MagpieNeural
+import Testing
+
+/// The repository's models/manifest.json.
+let committedManifest = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../models/manifest.json").standardizedFileURL.path
+
+@Suite struct CommittedModelTests {
+    @Test func everyCommittedModelReproducesItsExporterOutput() throws {
+        let manifest = try ModelManifest.load(committedManifest)
+        #expect(!manifest.models.isEmpty)
+        for entry in manifest.models {
+            let model = try LearnedModel(entry: entry, manifestPath: committedManifest, kind: entry.kind)
+            let check = try #require(try model.checkData(manifestPath: committedManifest), "\(entry.name) has no check data")
+            let output = try model.run(check.input)
+            #expect(output.shape == check.output.shape)
+            let scale = check.output.storage.map(abs).max() ?? 1
+            let worst = zip(output.storage, check.output.storage).map { abs($0 - $1) }.max() ?? 0
+            #expect(Double(worst / scale) <= entry.check!.tolerance, "\(entry.name): worst relative deviation \(worst / scale)")
+        }
+    }
+
+    @Test func theDenoiserIsBatchIndependentAndKeepsShapes() throws {
+        let manifest = try ModelManifest.load(committedManifest)
+        let entry = try #require(manifest.models.first { $0.kind == SignalDenoiser.kind })
+        let denoiser = try SignalDenoiser(model: LearnedModel(entry: entry, manifestPath: committedManifest, kind: SignalDenoiser.kind), batch: 3)
+        let check = try #require(try denoiser.model.checkData(manifestPath: committedManifest))
+        let periods = check.input.reshaped([check.input.shape[0], denoiser.samples])
+        let batched = try denoiser.denoise(periods)
+        denoiser.batch = 1
+        let single = try denoiser.denoise(periods)
+        #expect(batched.shape == periods.shape)
+        let worst = zip(batched.storage, single.storage).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5 * (single.storage.map(abs).max() ?? 1))
+    }
+}

@@ -1,0 +1,88 @@
+"""Exports a trained denoiser checkpoint as TorchScript into models/, with its check data
+(a test-split input and the scripted module's output) and its entry in models/manifest.json,
+including the signal metrics measured on the test split (never used for model selection).
+
+    /usr/bin/python3 models/denoiser/export.py CKPT --name denoiser-openmpi2d --scanner openmpi-2d \
+        --test test.h5 [--data "how the training data was made"]
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+from data import load, rmse, snr_db
+from model import Denoiser
+
+MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def evaluate(model, x, y, clean):
+    with torch.no_grad():
+        out = torch.cat([model(x[i:i + 64]) for i in range(0, len(x), 64)])
+    rows = {"noisy": x, "two-period average": (x + y) / 2, "model": out}
+    return {k: {"snr_db": round(snr_db(v, clean).mean().item(), 3), "rmse": round(rmse(v, clean).mean().item(), 6)}
+            for k, v in rows.items()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scanner", required=True)
+    p.add_argument("--test", nargs="+", required=True)
+    p.add_argument("--data", default="", help="the commands that wrote the training data")
+    p.add_argument("--version", type=int, default=1)
+    a = p.parse_args()
+
+    ckpt = torch.load(a.checkpoint)
+    recipe = ckpt["recipe"]
+    model = Denoiser(recipe["features"], recipe["dropout"], recipe["alpha"], recipe["beta"])
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    scripted = torch.jit.script(model)
+    folder = os.path.join(MODELS, "denoiser")
+    file = os.path.join(folder, f"{a.name}.pt")
+    scripted.save(file)
+
+    x, y, clean = load(a.test)
+    samples = x.shape[-1]
+    metrics = {"test_split": [os.path.basename(t) for t in a.test], "periods": len(x),
+               "definitions": "snr_db: 20 log10(rms(clean) / rms(out - clean)); rmse: rms(out - clean) / max abs(clean); per period, averaged"}
+    metrics.update(evaluate(torch.jit.load(file), x, y, clean))
+
+    check_input = x[:4].contiguous()
+    with torch.no_grad():
+        check_output = torch.jit.load(file)(check_input)
+    check_in, check_out = f"denoiser/{a.name}.check-input.f32", f"denoiser/{a.name}.check-output.f32"
+    check_input.numpy().astype("<f4").tofile(os.path.join(MODELS, check_in))
+    check_output.numpy().astype("<f4").tofile(os.path.join(MODELS, check_out))
+
+    with open(file, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    training = dict(recipe)
+    training["data"] = a.data
+    training["loss"] = "L1 + alpha L_GD + beta L_TV on periods scaled by the input's RMS (models/denoiser/model.py)"
+    training["history"] = ckpt["history"]
+    spec = {"shape": [-1, 1, samples], "unit": "V",
+            "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}
+    entry = {"name": a.name, "kind": "signal-denoiser", "file": f"denoiser/{a.name}.pt", "sha256": digest,
+             "version": a.version, "input": spec, "output": spec, "scanner": a.scanner, "training": training,
+             "metrics": metrics, "check": {"input": check_in, "output": check_out, "shape": list(check_input.shape), "tolerance": 1e-5}}
+    manifest_path = os.path.join(MODELS, "manifest.json")
+    manifest = {"format": 1, "models": []}
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    manifest["models"] = [m for m in manifest["models"] if m["name"] != a.name] + [entry]
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
