@@ -63,6 +63,13 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         public var output: String
         public var shape: [Int]
         public var tolerance: Double
+
+        public init(input: String, output: String, shape: [Int], tolerance: Double) {
+            self.input = input
+            self.output = output
+            self.shape = shape
+            self.tolerance = tolerance
+        }
     }
 
     public static let currentFormat = 1

@@ -31,6 +31,13 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
         var stages: [FrameStage] = []
         if config.subtractBackground { stages.append(BackgroundStage()) }
+        if config.denoise == .ssd {
+            do {
+                stages.append(try DenoiseStage(model: config.denoiseModel, manifest: config.models))
+            } catch {
+                throw PipelineError.config("[pipeline] denoise = \"ssd\": \(error)")
+            }
+        }
         switch config.reconstruction {
         case .off:
             reconstruction = nil
@@ -297,6 +304,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let g = "/_magpie/daemon"
             try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")
             try hdf.write(config.text, to: "\(g)/config")
+            for case let stage as DenoiseStage in self.stages {
+                try hdf.write("\(stage.denoiser.model.name) sha256 \(stage.denoiser.model.entry.sha256)", to: "\(g)/denoiser")
+            }
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
             try hdf.write(config.reconstruction.rawValue, to: "\(g)/reconstruction")

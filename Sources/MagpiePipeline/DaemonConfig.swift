@@ -7,6 +7,7 @@ import TOMLKit
 /// errors, so that a misspelt key is not silently ignored.
 public struct DaemonConfig: Sendable, Equatable {
     public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, off }
+    public enum Denoise: String, Sendable, CaseIterable { case off, ssd }
 
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
     public var endpoint: String
@@ -22,6 +23,12 @@ public struct DaemonConfig: Sendable, Equatable {
     public var preview = "latest.png"
     /// Subtract the mean of the scan's background frames before reconstructing.
     public var subtractBackground = true
+    /// "ssd": the self-supervised signal denoiser on every foreground period before reconstruction.
+    public var denoise: Denoise = .off
+    /// The denoiser's name in the model manifest.
+    public var denoiseModel = "denoiser-openmpi2d"
+    /// The model manifest (models/manifest.json of the installation).
+    public var models = "models/manifest.json"
     public var reconstruction: Reconstruction = .xspace
     /// System-matrix MDF for kaczmarz and cgnr.
     public var systemMatrix: String?
@@ -62,7 +69,8 @@ public struct DaemonConfig: Sendable, Equatable {
         try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
         try reader.allow(keys: ["directory", "preview"], in: "output")
-        try reader.allow(keys: ["background", "reconstruct", "system_matrix", "lambda", "iterations", "queue"], in: "pipeline")
+        try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
+                                         "lambda", "iterations", "queue"], in: "pipeline")
         try reader.allow(keys: ["listen"], in: "metrics")
 
         var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
@@ -83,6 +91,14 @@ public struct DaemonConfig: Sendable, Equatable {
             }
             config.subtractBackground = background == "subtract"
         }
+        if let denoise = try reader.string("pipeline", "denoise") {
+            guard let value = Denoise(rawValue: denoise) else {
+                throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"")
+            }
+            config.denoise = value
+        }
+        config.denoiseModel = try reader.string("pipeline", "denoise_model") ?? config.denoiseModel
+        config.models = try reader.string("pipeline", "models") ?? config.models
         if let method = try reader.string("pipeline", "reconstruct") {
             guard let value = Reconstruction(rawValue: method) else {
                 throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(Reconstruction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(method)\"")
