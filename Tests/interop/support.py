@@ -4,6 +4,8 @@ import socket
 import subprocess
 
 MAGPIE = os.environ.get("MAGPIE", ".build/debug/magpie")
+# The committed model manifest (tests run from the repository root).
+MANIFEST = os.path.abspath("models/manifest.json")
 
 
 def magpie(*args, timeout=300):

@@ -15,7 +15,7 @@ import urllib.request
 import h5py
 import numpy as np
 import zmq
-from support import MAGPIE, free_port
+from support import MAGPIE, MANIFEST, free_port
 
 
 
@@ -32,7 +32,7 @@ def wait_for(condition, timeout, what):
 class Daemon:
     """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
 
-    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None):
+    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline=""):
         self.directory = directory
         self.port, self.metrics_port = free_port(), free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
@@ -41,7 +41,7 @@ class Daemon:
         with open(self.config, "w") as handle:
             handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n'
                          f'[output]\ndirectory = "{self.out}"\n[pipeline]\nreconstruct = "{reconstruct}"\n'
-                         + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "")
+                         + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "") + pipeline
                          + f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
         self.log_path = os.path.join(directory, f"daemon-{time.time()}.log")
         self.process = None
@@ -272,6 +272,44 @@ class DaemonEndToEnd(unittest.TestCase):
             self.assertEqual(f["/measurement/data"].shape[0], 44)
         self.assertIn("samples per period 102 vs 1632", daemon.log())
         self.assertIn("archived without processing", daemon.log())
+
+    def test_denoised_reconstruction_and_a_scan_the_denoiser_does_not_fit(self):
+        daemon = self.daemon(socket_kind="pull", bind=True, pipeline=f'denoise = "ssd"\nmodels = "{MANIFEST}"\n')
+        for preset in ("openmpi-2d", "openmpi-1d"):
+            result = publish(daemon.endpoint, "--preset", preset, "--frames", "20", "--background-frames", "4", "--rate", "500", "--snr", "15")
+            self.assertEqual(result.returncode, 0, result.stderr)
+        files = wait_for(lambda: len(daemon.files()) == 2 and daemon.files(), 60, "two scan files")
+        counters = daemon.metrics()
+        self.assertEqual(daemon.stop(), 0, daemon.log())
+        self.assertEqual(counters["archived"], 48)
+        by_samples = {}
+        for path in files:
+            with h5py.File(path, "r") as f:
+                by_samples[int(f["/acquisition/receiver/numSamplingPoints"][()])] = path
+        with h5py.File(by_samples[1632], "r") as f:
+            self.assertEqual(f["/reconstruction/data"].shape[0], 20)
+            self.assertTrue(f["/_magpie/daemon/denoiser"][()].decode().startswith("denoiser-openmpi2d sha256 "))
+        with h5py.File(by_samples[102], "r") as f:
+            self.assertNotIn("/reconstruction", f)
+            self.assertEqual(f["/measurement/data"].shape[0], 24)  # archived all the same
+        self.assertIn("takes periods of 1632 samples (openmpi-2d); this scan has 102", daemon.log())
+
+    def test_a_bad_denoiser_model_fails_before_listening(self):
+        folder = os.path.join(self.dir, "models")
+        shutil.copytree(os.path.dirname(MANIFEST), folder)
+        with open(os.path.join(folder, "denoiser", "denoiser-openmpi2d.pt"), "r+b") as handle:
+            handle.seek(100)
+            handle.write(b"damaged")
+        for models, message in ((os.path.join(folder, "manifest.json"), "differs from the manifest"),
+                                (os.path.join(self.dir, "absent.json"), "absent.json: cannot be read")):
+            config = os.path.join(self.dir, "denoise.toml")
+            with open(config, "w") as handle:
+                handle.write(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
+                             f'[pipeline]\ndenoise = "ssd"\nmodels = "{models}"\n')
+            result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn('denoise = "ssd"', result.stderr)
+            self.assertIn(message, result.stderr)
 
     def test_publisher_restart_is_followed(self):
         daemon = self.daemon(socket_kind="sub")   # connects; each publisher binds anew
