@@ -8,6 +8,7 @@ import Testing
         let config = try DaemonConfig.parse("[input]\nendpoint = \"tcp://10.0.0.2:5555\"\n[output]\ndirectory = \"/var/lib/magpie\"\n")
         #expect(config.endpoint == "tcp://10.0.0.2:5555")
         #expect(config.socket == .sub && !config.bind && config.reconstruction == .xspace && config.subtractBackground)
+        #expect(config.denoise == .off && config.denoiseModel == "denoiser-openmpi2d" && config.models == "models/manifest.json")
         #expect(config.previewPath == "/var/lib/magpie/latest.png")
         #expect(config.metricsListen == "127.0.0.1:9464")
     }
@@ -24,6 +25,9 @@ import Testing
             preview = ""
             [pipeline]
             background = "off"
+            denoise = "ssd"
+            denoise_model = "denoiser-lab"
+            models = "/opt/magpie/models/manifest.json"
             reconstruct = "kaczmarz"
             system_matrix = "sm.mdf"
             lambda = 0.05
@@ -36,6 +40,7 @@ import Testing
         #expect(config.previewPath == nil && !config.subtractBackground)
         #expect(config.reconstruction == .kaczmarz && config.systemMatrix == "sm.mdf" && config.lambda == 0.05 && config.iterations == 2)
         #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
+        #expect(config.denoise == .ssd && config.denoiseModel == "denoiser-lab" && config.models == "/opt/magpie/models/manifest.json")
     }
 
     @Test(arguments: [
@@ -47,6 +52,7 @@ import Testing
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[extra]\n", "unknown section [extra]"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nreconstruct = \"cgnr\"", "needs system_matrix"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nqueue = 0", "queue must be at least 1"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndenoise = \"n2n\"", "denoise must be \"ssd\" or \"off\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
         ("[input\nendpoint = \"e\"", "line 1"),
     ])
