@@ -43,9 +43,11 @@ public final class DenoiserFineTuning {
     }
 
     public let model: LearnedModel
+    /// Samples per period the model takes.
+    public let samples: Int
 
     public init(model: LearnedModel) throws {
-        _ = try SignalDenoiser(model: model)  // checks the kind and the input spec
+        samples = try SignalDenoiser(model: model).samples  // checks the kind and the input spec
         self.model = model
     }
 
@@ -78,7 +80,6 @@ public final class DenoiserFineTuning {
     }
 
     private func check(_ pairs: Pairs) throws {
-        let samples = model.entry.input.shape.last ?? 0
         guard pairs.samples == samples else {
             throw NeuralError.shape(model: model.name, reason: "periods of \(pairs.samples) samples, the model takes \(samples) (trained for \(model.entry.scanner))")
         }

@@ -6,6 +6,8 @@ import MagpieCore
 public final class LearnedModel {
     public let entry: ModelManifest.Entry
     public let file: String
+    /// The manifest's folder, which the entry's paths are relative to.
+    public let folder: URL
     public let module: TorchModule
 
     /// `name` from the manifest at `manifestPath`; `kind` is what the caller needs (e.g. "signal-denoiser").
@@ -15,7 +17,8 @@ public final class LearnedModel {
     }
 
     public init(entry: ModelManifest.Entry, manifestPath: String, kind: String) throws {
-        let file = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().appendingPathComponent(entry.file).path
+        let folder = URL(fileURLWithPath: manifestPath).deletingLastPathComponent()
+        let file = folder.appendingPathComponent(entry.file).path
         guard entry.kind == kind else {
             throw NeuralError.manifest(path: manifestPath, reason: "model \(entry.name) is a \(entry.kind), not a \(kind)")
         }
@@ -28,31 +31,23 @@ public final class LearnedModel {
         }
         self.entry = entry
         self.file = file
+        self.folder = folder
         module = try TorchModule(path: file)
     }
 
     public var name: String { entry.name }
 
-    /// forward(input) after checking `input` against the manifest's input spec.
-    public func run(_ input: NDArray<Float>) throws -> NDArray<Float> {
-        if let reason = entry.input.mismatch(input.shape) { throw NeuralError.shape(model: name, reason: reason) }
-        return try module.run(input)
+    /// The stored input and the exporter's output (nil when the entry has none).
+    public func checkData() throws -> (input: NDArray<Float>, output: NDArray<Float>)? {
+        try entry.check.map { try $0.read(in: folder) }
     }
 
-    /// The stored input and the exporter's output (nil when the entry has none).
-    public func checkData(manifestPath: String) throws -> (input: NDArray<Float>, output: NDArray<Float>)? {
-        guard let check = entry.check else { return nil }
-        let folder = URL(fileURLWithPath: manifestPath).deletingLastPathComponent()
-        func read(_ name: String) throws -> NDArray<Float> {
-            let path = folder.appendingPathComponent(name).path
-            guard let data = FileManager.default.contents(atPath: path) else { throw NeuralError.modelFile(path: path, reason: "cannot be read") }
-            let count = NDArray<Float>.count(of: check.shape)
-            guard data.count == count * 4 else {
-                throw NeuralError.modelFile(path: path, reason: "\(data.count) bytes, shape \(check.shape) needs \(count * 4)")
-            }
-            let values = data.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-            return NDArray(shape: check.shape, storage: values)
-        }
-        return (try read(check.input), try read(check.output))
+    /// forward(input) after checking `input` against the manifest's input spec; the output buffer
+    /// is sized by the output spec (a model that gives more is refused by TorchBridge).
+    public func run(_ input: NDArray<Float>) throws -> NDArray<Float> {
+        if let reason = entry.input.mismatch(input.shape) { throw NeuralError.shape(model: name, reason: reason) }
+        let output = entry.output.shape, capacity = output.count == input.rank
+            ? NDArray<Float>.count(of: zip(output, input.shape).map { $0 < 0 ? $1 : $0 }) : nil
+        return try module.run(input, capacity: capacity)
     }
 }

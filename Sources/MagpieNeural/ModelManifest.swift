@@ -1,4 +1,5 @@
 import Crypto
+import MagpieCore
 import Foundation
 
 /// `models/manifest.json`: every committed model with what is needed to trust it: its file's
@@ -69,6 +70,37 @@ public struct ModelManifest: Codable, Equatable, Sendable {
             self.output = output
             self.shape = shape
             self.tolerance = tolerance
+        }
+
+        /// Writes `<stem>.check-input.f32` and `<stem>.check-output.f32` into `folder`.
+        public static func write(input: NDArray<Float>, output: NDArray<Float>, stem: String, in folder: URL,
+                                 tolerance: Double = 1e-5) throws -> Check {
+            let check = Check(input: "\(stem).check-input.f32", output: "\(stem).check-output.f32", shape: input.shape, tolerance: tolerance)
+            for (name, values) in [(check.input, input.storage), (check.output, output.storage)] {
+                let url = folder.appendingPathComponent(name)
+                let bytes = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
+                do { try bytes.write(to: url, options: .atomic) } catch {
+                    throw NeuralError.modelFile(path: url.path, reason: "cannot be written (\(error.localizedDescription))")
+                }
+            }
+            return check
+        }
+
+        /// The stored input and output, read from `folder`.
+        public func read(in folder: URL) throws -> (input: NDArray<Float>, output: NDArray<Float>) {
+            func values(_ name: String) throws -> NDArray<Float> {
+                let path = folder.appendingPathComponent(name).path
+                guard let data = FileManager.default.contents(atPath: path) else { throw NeuralError.modelFile(path: path, reason: "cannot be read") }
+                let count = NDArray<Float>.count(of: shape)
+                guard data.count == count * 4 else {
+                    throw NeuralError.modelFile(path: path, reason: "\(data.count) bytes, shape \(shape) needs \(count * 4)")
+                }
+                let values = data.withUnsafeBytes { raw in
+                    (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                }
+                return NDArray(shape: shape, storage: values)
+            }
+            return (try values(input), try values(output))
         }
     }
 

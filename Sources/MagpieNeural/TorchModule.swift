@@ -23,24 +23,23 @@ public final class TorchModule {
 
     deinit { tb_free(handle) }
 
-    /// `method` (default forward) on one Float32 tensor, without gradients.
-    public func run(_ input: NDArray<Float>, method: String = "forward") throws -> NDArray<Float> {
-        let capacity = max(input.count * 4, 1 << 16)
-        var output = [Float](repeating: 0, count: capacity)
+    /// `method` (default forward) on one Float32 tensor, without gradients. `capacity` bounds the
+    /// output's element count (default: four times the input's, at least 65 536).
+    public func run(_ input: NDArray<Float>, method: String = "forward", capacity: Int? = nil) throws -> NDArray<Float> {
+        let capacity = capacity ?? max(input.count * 4, 1 << 16)
         var shape = [Int64](repeating: 0, count: Int(TB_MAX_RANK))
         var rank: Int32 = 0
         let dims = input.shape.map(Int64.init)
-        let status = withErrorBuffer { error, size in
-            input.storage.withUnsafeBufferPointer { x in
-                output.withUnsafeMutableBufferPointer { y in
-                    tb_run(handle, method, x.baseAddress, dims, Int32(dims.count), y.baseAddress, Int64(capacity), &shape, &rank, error, size)
+        let output = try [Float](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            let status = withErrorBuffer { error, size in
+                input.storage.withUnsafeBufferPointer { x in
+                    tb_run(handle, method, x.baseAddress, dims, Int32(dims.count), buffer.baseAddress, Int64(capacity), &shape, &rank, error, size)
                 }
             }
+            guard status.value == 0 else { throw NeuralError.torch(model: path, message: status.error) }
+            initialized = NDArray<Float>.count(of: shape.prefix(Int(rank)).map(Int.init))
         }
-        guard status.value == 0 else { throw NeuralError.torch(model: path, message: status.error) }
-        let outShape = shape.prefix(Int(rank)).map(Int.init)
-        output.removeLast(capacity - NDArray<Float>.count(of: outShape))
-        return NDArray(shape: outShape, storage: output)
+        return NDArray(shape: shape.prefix(Int(rank)).map(Int.init), storage: output)
     }
 
     /// One Adam step on `lossMethod(input, target)`; returns the loss before the step.

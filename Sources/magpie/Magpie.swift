@@ -32,6 +32,16 @@ func printError(_ message: String) {
     print("magpie: error: \(message)", to: &standardError)
 }
 
+/// Runs a command's work; any failure becomes one `magpie: error:` line and exit status 1.
+func reportingFailure(_ work: () throws -> Void) throws {
+    do {
+        try work()
+    } catch {
+        printError("\(error)")
+        throw ExitCode.failure
+    }
+}
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandle.standardError.write(Data(string.utf8))

@@ -13,7 +13,7 @@ let committedManifest = URL(fileURLWithPath: #filePath).deletingLastPathComponen
         #expect(!manifest.models.isEmpty)
         for entry in manifest.models {
             let model = try LearnedModel(entry: entry, manifestPath: committedManifest, kind: entry.kind)
-            let check = try #require(try model.checkData(manifestPath: committedManifest), "\(entry.name) has no check data")
+            let check = try #require(try model.checkData(), "\(entry.name) has no check data")
             let output = try model.run(check.input)
             #expect(output.shape == check.output.shape)
             let scale = check.output.storage.map(abs).max() ?? 1
@@ -26,7 +26,7 @@ let committedManifest = URL(fileURLWithPath: #filePath).deletingLastPathComponen
         let manifest = try ModelManifest.load(committedManifest)
         let entry = try #require(manifest.models.first { $0.kind == SignalDenoiser.kind })
         let denoiser = try SignalDenoiser(model: LearnedModel(entry: entry, manifestPath: committedManifest, kind: SignalDenoiser.kind), batch: 3)
-        let check = try #require(try denoiser.model.checkData(manifestPath: committedManifest))
+        let check = try #require(try denoiser.model.checkData())
         let periods = check.input.reshaped([check.input.shape[0], denoiser.samples])
         let batched = try denoiser.denoise(periods)
         denoiser.batch = 1

@@ -32,14 +32,7 @@ struct DenoiseBench: ParsableCommand {
     @Flag(help: "Markdown table rows only.") var markdown = false
 
     func run() throws {
-        do {
-            try measure()
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure(measure)
     }
 
     private func measure() throws {
@@ -58,10 +51,9 @@ struct DenoiseBench: ParsableCommand {
             throw ValidationError("\(dataset): /input \(input.shape) does not hold \(scanner.name) periods (records x \(scanner.receive.count) x \(scanner.samplesPerPeriod))")
         }
         if let limit, limit < input.shape[0] {
-            let shape = [limit, input.shape[1], input.shape[2]], n = NDArray<Float>.count(of: shape)
-            (input, target, clean) = (NDArray(shape: shape, storage: Array(input.storage.prefix(n))),
-                                      NDArray(shape: shape, storage: Array(target.storage.prefix(n))),
-                                      NDArray(shape: shape, storage: Array(clean.storage.prefix(n))))
+            let shape = [limit, input.shape[1], input.shape[2]]
+            func first(_ a: NDArray<Float>) -> NDArray<Float> { NDArray(shape: shape, storage: Array(a.storage.prefix(NDArray<Float>.count(of: shape)))) }
+            (input, target, clean) = (first(input), first(target), first(clean))
         }
         let (records, channels, samples) = (input.shape[0], input.shape[1], input.shape[2])
         let frame = channels * samples

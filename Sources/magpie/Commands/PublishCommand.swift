@@ -107,12 +107,7 @@ struct PublishCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try publish()
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure(publish)
     }
 
     private func publish() throws {

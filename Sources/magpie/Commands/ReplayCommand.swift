@@ -31,12 +31,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try replay()
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure(replay)
     }
 
     private func replay() throws {

@@ -11,8 +11,8 @@ struct TrainDenoiserCommand: ParsableCommand {
         commandName: "train-denoiser",
         abstract: "Fine-tune the signal denoiser on a lab's own recorded scans (no clean data needed).",
         discussion: """
-            Pairs of consecutive foreground frames of each file (background mean subtracted, as the
-            daemon does) are two recordings of the same signal: each receive channel's periods make a
+            Pairs of consecutive foreground frames of each file (background subtracted as
+            `magpie reconstruct` prepares frames) are two recordings of the same signal: each receive channel's periods make a
             pair for the model's self-supervised loss. Every tenth pair is held out; its loss is
             reported before and after. The new model goes to -o with its entry in manifest.json
             beside it (created or updated), ready for the daemon's [pipeline] models / denoise_model.
@@ -43,12 +43,7 @@ struct TrainDenoiserCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try fineTune()
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure(fineTune)
     }
 
     private func fineTune() throws {
@@ -65,7 +60,8 @@ struct TrainDenoiserCommand: ParsableCommand {
             throw ValidationError("\(outManifest) already lists \(newName); --overwrite replaces it")
         }
         let model = try LearnedModel(named: base, manifestPath: manifest, kind: SignalDenoiser.kind)
-        let samples = model.entry.input.shape[2]
+        let tuning = try DenoiserFineTuning(model: model)
+        let samples = tuning.samples
         var (train, heldOut) = (DenoiserFineTuning.Pairs(samples: samples), DenoiserFineTuning.Pairs(samples: samples))
         var sources: [JSONValue] = []
         for path in files {
@@ -73,25 +69,24 @@ struct TrainDenoiserCommand: ParsableCommand {
             guard frames.samples == samples else {
                 throw ValidationError("\(path) has periods of \(frames.samples) samples; \(base) takes \(samples) (\(model.entry.scanner))")
             }
-            let periods = Self.backgroundSubtracted(frames)
-            let foreground = frames.foregroundFrames
+            let foreground = frames.foregroundFrames.count
+            guard foreground >= 2 else { throw ValidationError("\(path) has fewer than two foreground frames") }
+            let periods = try frames.prepared().storage  // foreground frames, in acquisition order
             let size = frames.channels * samples
             var pairs = 0
-            for k in stride(from: 0, to: foreground.count - 1, by: 2) {
-                let (a, b) = (foreground[k] * size, foreground[k + 1] * size)
+            for k in stride(from: 0, to: foreground - 1, by: 2) {
+                let (a, b) = (k * size, (k + 1) * size)
                 for c in 0..<frames.channels {
                     let (x, y) = (periods[(a + c * samples)..<(a + (c + 1) * samples)], periods[(b + c * samples)..<(b + (c + 1) * samples)])
                     if (k / 2) % 10 == 9 { heldOut.append(x, y) } else { train.append(x, y) }
                 }
                 pairs += 1
             }
-            guard pairs > 0 else { throw ValidationError("\(path) has fewer than two foreground frames") }
             sources.append(.object(["file": .string(path), "frame_pairs": .number(Double(pairs)), "channels": .number(Double(frames.channels))]))
         }
         guard heldOut.count > 0 else { throw ValidationError("too few frames: the held-out tenth of the pairs is empty (20 or more foreground frames needed)") }
         print("fine-tuning \(base) on \(train.count / 2) period pairs (both directions), \(heldOut.count / 2) held out")
 
-        let tuning = try DenoiserFineTuning(model: model)
         let before = (train: try tuning.loss(train), heldOut: try tuning.loss(heldOut))
         print(String(format: "self-supervised loss before: held out %.5f, training %.5f", before.heldOut, before.train))
         let every = max(steps / 20, 1)
@@ -110,10 +105,8 @@ struct TrainDenoiserCommand: ParsableCommand {
         // Check data: four held-out periods and the new model's output for them.
         let checkShape = [min(4, heldOut.count), 1, samples]
         let checkInput = NDArray(shape: checkShape, storage: Array(heldOut.input.prefix(NDArray<Float>.count(of: checkShape))))
-        let checkOutput = try model.module.run(checkInput)
-        let stem = outputURL.deletingPathExtension().lastPathComponent
-        try Self.writeFloats(checkInput.storage, to: folder.appendingPathComponent("\(stem).check-input.f32"))
-        try Self.writeFloats(checkOutput.storage, to: folder.appendingPathComponent("\(stem).check-output.f32"))
+        let check = try ModelManifest.Check.write(input: checkInput, output: try model.module.run(checkInput),
+                                                  stem: outputURL.deletingPathExtension().lastPathComponent, in: folder)
 
         var entry = model.entry
         entry.name = newName
@@ -131,25 +124,8 @@ struct TrainDenoiserCommand: ParsableCommand {
             "self_supervised_loss_training_before": .number(before.train), "self_supervised_loss_training_after": .number(after.train),
             "held_out_pairs": .number(Double(heldOut.count / 2)),
         ])
-        entry.check = .init(input: "\(stem).check-input.f32", output: "\(stem).check-output.f32", shape: checkShape, tolerance: 1e-5)
+        entry.check = check
         try target.upsert(entry, writingTo: outManifest)
         print("wrote \(outputURL.path) (\(newName), sha256 \(entry.sha256.prefix(12))...) and its entry in \(outManifest)")
-    }
-
-    /// Frames (N x C x V flattened) less the mean of the background frames, if any.
-    static func backgroundSubtracted(_ frames: MeasuredFrames) -> [Float] {
-        var values = frames.data.storage
-        let size = frames.channels * frames.samples
-        let background = (0..<frames.frames).filter { frames.isBackgroundFrame[$0] }
-        guard !background.isEmpty else { return values }
-        var mean = [Double](repeating: 0, count: size)
-        for n in background { for i in 0..<size { mean[i] += Double(values[n * size + i]) } }
-        for n in 0..<frames.frames { for i in 0..<size { values[n * size + i] -= Float(mean[i] / Double(background.count)) } }
-        return values
-    }
-
-    static func writeFloats(_ values: [Float], to url: URL) throws {
-        let data = values.withUnsafeBufferPointer { Data(buffer: $0) }  // little-endian on every platform Magpie runs on
-        try data.write(to: url, options: .atomic)
     }
 }
