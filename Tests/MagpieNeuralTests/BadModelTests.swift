@@ -67,6 +67,18 @@ import Testing
         #expect(periods.contains("periods of 100 samples, the model takes \(samples)"), "\(periods)")
     }
 
+    @Test func checkDataOfTheWrongSizeIsNamed() throws {
+        let (path, entry) = try scratch { entry, file in
+            let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+            entry.check = try ModelManifest.Check.write(input: NDArray(repeating: 1, shape: [1, 1, 8]), output: NDArray(repeating: 2, shape: [1, 1, 8]),
+                                                        stem: "short", in: folder)
+            try Data([1, 2, 3]).write(to: folder.appendingPathComponent("short.check-output.f32"))
+        }
+        let model = try LearnedModel(named: entry.name, manifestPath: path, kind: SignalDenoiser.kind)
+        let text = message { _ = try model.checkData() }
+        #expect(text.contains("short.check-output.f32") && text.contains("3 bytes, shape [1, 1, 8] needs 32"), "\(text)")
+    }
+
     @Test func aModelWithoutTheMethodOrWithABadTensorGetsTorchErrors() throws {
         let (path, entry) = try scratch { _, _ in }
         let model = try LearnedModel(named: entry.name, manifestPath: path, kind: SignalDenoiser.kind)
