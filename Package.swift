@@ -34,7 +34,7 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"])],
             linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
         ),
-        .target(name: "MagpieNeural", dependencies: ["MagpieCore", "TorchBridge", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MagpieNeural", dependencies: ["MagpieCore", "MagpieReco", "TorchBridge", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural",
                                                  .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
         .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
-        .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieCore"]),
+        .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieReco", "MagpiePhysics", "MagpieCore"]),
         .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpieMDF", "MagpieWire", "MagpieCore"]),
     ],
     cxxLanguageStandard: .cxx17

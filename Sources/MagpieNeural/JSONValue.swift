@@ -30,3 +30,21 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 }
+
+extension JSONValue {
+    /// The member `key` of an object (nil for anything else).
+    public subscript(key: String) -> JSONValue? {
+        if case let .object(members) = self { return members[key] }
+        return nil
+    }
+
+    public var number: Double? {
+        if case let .number(value) = self { return value }
+        return nil
+    }
+
+    public var string: String? {
+        if case let .string(value) = self { return value }
+        return nil
+    }
+}

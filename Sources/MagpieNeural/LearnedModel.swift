@@ -6,8 +6,9 @@ import MagpieCore
 public final class LearnedModel {
     public let entry: ModelManifest.Entry
     public let file: String
+    public let manifestPath: String
     /// The manifest's folder, which the entry's paths are relative to.
-    public let folder: URL
+    public var folder: URL { URL(fileURLWithPath: manifestPath).deletingLastPathComponent() }
     public let module: TorchModule
 
     /// `name` from the manifest at `manifestPath`; `kind` is what the caller needs (e.g. "signal-denoiser").
@@ -31,7 +32,7 @@ public final class LearnedModel {
         }
         self.entry = entry
         self.file = file
-        self.folder = folder
+        self.manifestPath = manifestPath
         module = try TorchModule(path: file)
     }
 

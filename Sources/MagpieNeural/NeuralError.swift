@@ -8,6 +8,8 @@ public enum NeuralError: Error, CustomStringConvertible, Equatable {
     case shape(model: String, reason: String)
     /// LibTorch failed while running or training a loaded model.
     case torch(model: String, message: String)
+    /// A sampling or inference setting out of its range.
+    case parameter(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum NeuralError: Error, CustomStringConvertible, Equatable {
         case .modelFile(let path, let reason): "model file \(path): \(reason)"
         case .shape(let model, let reason): "model \(model): \(reason)"
         case .torch(let model, let message): "model \(model): LibTorch: \(message)"
+        case .parameter(let reason): reason
         }
     }
 }

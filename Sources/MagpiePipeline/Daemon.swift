@@ -1,6 +1,7 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpieNeural
 import MagpieReco
 import MagpieWire
 
@@ -43,13 +44,28 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             reconstruction = nil
         case .xspace:
             reconstruction = ReconstructionStage(.xspace)
-        case .kaczmarz, .cgnr:
+        case .kaczmarz, .cgnr, .score:
             let path = config.systemMatrix!
             let file = try MDFReader.read(path)
-            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: FrequencySelection())
-            let solver = SystemMatrixSolver(config.reconstruction == .cgnr ? .cgnr : .kaczmarz, lambda: config.lambda,
-                                            iterations: config.iterations, residuals: false).reusable(with: matrix)
-            reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solver: solver))
+            // The score paper's A keeps frequencies with calibration SNR >= 5; the solvers MPIReco's 2.
+            let selection = FrequencySelection(snrThreshold: config.reconstruction == .score ? 5 : 2)
+            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: selection)
+            if config.reconstruction != .score {
+                let solver = SystemMatrixSolver(config.reconstruction == .cgnr ? .cgnr : .kaczmarz, lambda: config.lambda,
+                                                iterations: config.iterations, residuals: false).reusable(with: matrix)
+                reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solver: solver))
+                break
+            }
+            var parameters = ScoreSampler.Parameters()
+            parameters.lambda = config.lambda ?? parameters.lambda
+            parameters.steps = config.iterations ?? parameters.steps
+            do {
+                let sampler = try ScoreSampler(model: LearnedModel(named: config.scoreModel, manifestPath: config.models, kind: ScoreSampler.kind))
+                let score = try ScoreReconstruction(matrix: matrix, grid: file.calibration!.size, sampler: sampler, parameters: parameters)
+                reconstruction = ReconstructionStage(.score(score, file: file, path: path))
+            } catch {
+                throw PipelineError.config("[pipeline] reconstruct = \"score\": \(error)")
+            }
         }
         if let reconstruction { stages.append(reconstruction) }
         self.stages = stages
@@ -306,6 +322,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             try hdf.write(config.text, to: "\(g)/config")
             for case let stage as DenoiseStage in self.stages {
                 try hdf.write("\(stage.denoiser.model.name) sha256 \(stage.denoiser.model.entry.sha256)", to: "\(g)/denoiser")
+            }
+            if case let .score(score, _, _)? = self.reconstruction?.method {
+                try hdf.write("\(score.sampler.model.name) sha256 \(score.sampler.model.entry.sha256)", to: "\(g)/scorePrior")
             }
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")

@@ -6,7 +6,7 @@ import TOMLKit
 /// `[input] endpoint` and `[output] directory` are required. Unknown sections and keys are
 /// errors, so that a misspelt key is not silently ignored.
 public struct DaemonConfig: Sendable, Equatable {
-    public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, off }
+    public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, score, off }
     public enum Denoise: String, Sendable, CaseIterable { case off, ssd }
 
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
@@ -30,10 +30,14 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The model manifest (models/manifest.json of the installation).
     public var models = "models/manifest.json"
     public var reconstruction: Reconstruction = .xspace
-    /// System-matrix MDF for kaczmarz and cgnr.
+    /// System-matrix MDF for kaczmarz, cgnr and score.
     public var systemMatrix: String?
+    /// Relative Tikhonov lambda of the solver or of the score sampler's data consistency.
     public var lambda: Double?
+    /// Kaczmarz sweeps, CGNR iterations or score sampler steps.
     public var iterations: Int?
+    /// The score prior's name in the model manifest.
+    public var scoreModel = "score-openmpi2d"
     /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
     public var queueLength = 64
     /// host:port of the Prometheus text endpoint; "" for none.
@@ -70,7 +74,7 @@ public struct DaemonConfig: Sendable, Equatable {
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
         try reader.allow(keys: ["directory", "preview"], in: "output")
         try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
-                                         "lambda", "iterations", "queue"], in: "pipeline")
+                                         "lambda", "iterations", "score_model", "queue"], in: "pipeline")
         try reader.allow(keys: ["listen"], in: "metrics")
 
         var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
@@ -108,9 +112,10 @@ public struct DaemonConfig: Sendable, Equatable {
         config.systemMatrix = try reader.string("pipeline", "system_matrix")
         config.lambda = try reader.double("pipeline", "lambda", minimum: 0)
         config.iterations = try reader.int("pipeline", "iterations", minimum: 1)
+        config.scoreModel = try reader.string("pipeline", "score_model") ?? config.scoreModel
         config.queueLength = try reader.int("pipeline", "queue", minimum: 1) ?? config.queueLength
         config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
-        if [.kaczmarz, .cgnr].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
+        if [.kaczmarz, .cgnr, .score].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
             throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(config.reconstruction.rawValue)\" needs system_matrix = \"/path/to/sm.mdf\"")
         }
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {

@@ -1,6 +1,7 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpieNeural
 import MagpieReco
 import MagpieWire
 
@@ -73,10 +74,12 @@ public final class ReconstructionStage: FrameStage {
         case xspace
         /// The matrix, the calibration file it came from (checked against each scan), and the solver.
         case systemMatrix(SystemMatrix, file: MDFFile, path: String, solver: SystemMatrixSolver)
+        /// The score sampler bound to the matrix, and the calibration file it came from.
+        case score(ScoreReconstruction, file: MDFFile, path: String)
     }
 
     public let name = "reconstruct"
-    private let method: Method
+    let method: Method
     private var plan: XSpaceReconstruction.Plan?
     public private(set) var geometry: ImageGeometry?
 
@@ -90,7 +93,7 @@ public final class ReconstructionStage: FrameStage {
             let scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: nil).scanner
             plan = try XSpaceReconstruction(scanner: scanner).plan()
             geometry = ImageGeometry(size: scanner.imageSize, fieldOfView: scanner.fieldOfView, positions: scanner.pixelCenters())
-        case let .systemMatrix(_, file, path, _):
+        case let .systemMatrix(_, file, path, _), let .score(_, file, path):
             try ReconstructionInputs.checkCompatible(systemMatrix: file, smPath: path, measurement: scan.metadata,
                                                      measurementPath: "scan \(scan.start.scanID)")
             let calibration = file.calibration!
@@ -109,6 +112,9 @@ public final class ReconstructionStage: FrameStage {
         case let .systemMatrix(matrix, _, _, solver):
             let u = try matrix.measurementVectors(item.periods.reshaped([1, c, v]))
             item.image = try solver.solve(matrix, u).images
+        case let .score(reconstruction, _, _):
+            let u = try reconstruction.matrix.measurementVectors(item.periods.reshaped([1, c, v]))
+            item.image = try reconstruction.reconstruct(u)
         }
         return true
     }

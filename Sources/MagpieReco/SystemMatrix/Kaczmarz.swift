@@ -9,6 +9,12 @@ public struct SolverResult: Sendable {
     public var residuals: [[Double]]
     /// The regularisation actually applied: lambda * ||S||_F^2 / N.
     public var effectiveLambda: Double
+
+    public init(images: NDArray<Float>, residuals: [[Double]], effectiveLambda: Double) {
+        self.images = images
+        self.residuals = residuals
+        self.effectiveLambda = effectiveLambda
+    }
 }
 
 /// Regularised Kaczmarz (algebraic reconstruction) as RegularizedLeastSquares.jl runs it for

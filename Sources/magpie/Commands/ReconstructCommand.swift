@@ -2,24 +2,28 @@ import ArgumentParser
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpieNeural
 import MagpiePipeline
 import MagpieReco
 
 enum ReconstructionMethod: String, CaseIterable, ExpressibleByArgument {
-    case kaczmarz, cgnr, xspace
+    case kaczmarz, cgnr, score, xspace
 }
 
 struct ReconstructCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconstruct",
-        abstract: "Reconstruct images from a measurement: system matrix (Kaczmarz, CGNR) or x-space.",
+        abstract: "Reconstruct images from a measurement: system matrix (Kaczmarz, CGNR, score-based) or x-space.",
         discussion: """
             System-matrix methods follow MPIReco's conventions: rows are (frequency, channel) pairs
             between --min-freq and --max-freq whose calibration SNR (stored, or estimated from the
             SM's background frames) reaches --snr-threshold; the SM is background corrected from its
             background frames; the measurement is converted to volts, its background frames'
             mean is subtracted, --average frames are averaged, and it is Fourier transformed.
-            lambda is relative: it is scaled by ||S||_F^2 / N. Images are in mol/L of the SM's
+            lambda is relative: it is scaled by ||S||_F^2 / N. The score method samples each image
+            with the learned prior --model, --iterations network steps, each followed by the
+            Tikhonov data-consistency step (lambda) from one SVD of the selected SM, and keeps rows
+            with SNR >= 5 unless told otherwise. Images are in mol/L of the SM's
             delta sample when the SM states its tracer concentration, otherwise in its units.
             Frames and channels are numbered from 1, as MPIReco counts them; frames in acquisition
             order when the file stores a frame permutation.
@@ -27,16 +31,20 @@ struct ReconstructCommand: ParsableCommand {
             Examples:
               magpie reconstruct m.mdf --sm sm.mdf -o recon.mdf --png recon.png
               magpie reconstruct m.mdf --sm sm.mdf --method cgnr --average 100 -o recon.mdf
+              magpie reconstruct m.mdf --sm sm19.mdf --method score -o recon.mdf
               magpie reconstruct m.mdf --method xspace -o native.mdf
             """
     )
 
     @Argument(help: "The measurement MDF (time domain, with background frames).") var measurement: String
-    @Option(help: "kaczmarz, cgnr or xspace.") var method: ReconstructionMethod = .kaczmarz
-    @Option(help: "System-matrix MDF (kaczmarz, cgnr).") var sm: String?
-    @Option(help: "Tikhonov lambda, relative to ||S||_F^2 / N (default: 0.01 Kaczmarz, 0.02 CGNR).") var lambda: Double?
-    @Option(help: "Kaczmarz sweeps or CGNR iterations (default: 1 Kaczmarz, 100 CGNR).") var iterations: Int?
-    @Option(help: "Keep rows whose calibration SNR is at least this.") var snrThreshold = 2.0
+    @Option(help: "kaczmarz, cgnr, score or xspace.") var method: ReconstructionMethod = .kaczmarz
+    @Option(help: "System-matrix MDF (kaczmarz, cgnr, score).") var sm: String?
+    @Option(help: "Tikhonov lambda, relative to ||S||_F^2 / N (default: 0.01 Kaczmarz, 0.02 CGNR, \(ScoreSampler.Parameters().lambda) score).") var lambda: Double?
+    @Option(help: "Kaczmarz sweeps, CGNR iterations or score steps (default: 1 Kaczmarz, 100 CGNR, \(ScoreSampler.Parameters().steps) score).") var iterations: Int?
+    @Option(help: "Keep rows whose calibration SNR is at least this (default: 2; 5 for score).") var snrThreshold: Double?
+    @Option(help: "Score prior in --manifest (score).") var model = "score-openmpi2d"
+    @Option(help: "Model manifest (score).") var manifest = "models/manifest.json"
+    @Option(help: "Seed of the score sampler.") var seed: UInt64 = 0
     @Option(help: "Lowest frequency used, Hz.") var minFreq = 80e3
     @Option(help: "Highest frequency used, Hz (default: the receive bandwidth).") var maxFreq: Double?
     @Option(help: "Receive channels, e.g. 1,2 (default: all).") var channels: String?
@@ -111,16 +119,22 @@ struct ReconstructCommand: ParsableCommand {
         if let bad = receiveChannels?.first(where: { $0 >= recorded.channels }) {
             throw ValidationError("--channels: channel \(bad + 1) does not exist; the files have \(recorded.channels)")
         }
-        let selection = FrequencySelection(minFrequency: minFreq, maxFrequency: maxFreq, channels: receiveChannels, snrThreshold: snrThreshold)
+        let selection = FrequencySelection(minFrequency: minFreq, maxFrequency: maxFreq, channels: receiveChannels,
+                                           snrThreshold: snrThreshold ?? (method == .score ? 5 : 2))
         let matrix = try SystemMatrix(recorded, selection: selection)
         if !matrix.isBackgroundCorrected {
             printError("note: \(smPath) has no background frames; its system matrix is used without background correction")
         }
         let u = try matrix.measurementVectors(prepared)
-        let solver = SystemMatrixSolver(method == .cgnr ? .cgnr : .kaczmarz, lambda: lambda, iterations: iterations)
-        parameters.lambda = solver.lambda
-        parameters.iterations = solver.iterations
-        let result = try solver.solve(matrix, u)
+        let result: SolverResult
+        if method == .score {
+            result = try score(matrix, u, grid: smFile.calibration!.size, parameters: &parameters)
+        } else {
+            let solver = SystemMatrixSolver(method == .cgnr ? .cgnr : .kaczmarz, lambda: lambda, iterations: iterations)
+            parameters.lambda = solver.lambda
+            parameters.iterations = solver.iterations
+            result = try solver.solve(matrix, u)
+        }
         // x is in units of the delta sample; its tracer concentration makes it mol/L.
         let sampleConcentration = smFile.tracer?.concentration.first.flatMap { $0 > 0 ? $0 : nil }
         let scale = Float(sampleConcentration ?? 1)
@@ -137,6 +151,25 @@ struct ReconstructCommand: ParsableCommand {
                                   fieldOfView: calibration.fieldOfView, fieldOfViewCenter: calibration.fieldOfViewCenter,
                                   size: calibration.size, order: calibration.order,
                                   positions: calibration.positions ?? gridPositions(calibration.size, calibration.fieldOfView))
+    }
+
+    private func score(_ matrix: SystemMatrix, _ u: NDArray<Complex<Float>>, grid: [Int],
+                       parameters: inout ReconstructionParameters) throws -> SolverResult {
+        var settings = ScoreSampler.Parameters(seed: seed)
+        settings.lambda = lambda ?? settings.lambda
+        settings.steps = iterations ?? settings.steps
+        let sampler = try ScoreSampler(model: LearnedModel(named: model, manifestPath: manifest, kind: ScoreSampler.kind))
+        let reconstruction = try ScoreReconstruction(matrix: matrix, grid: grid, sampler: sampler, parameters: settings)
+        let images = try reconstruction.reconstruct(u)
+        parameters.lambda = settings.lambda
+        parameters.iterations = settings.steps
+        parameters.model = "\(sampler.model.name) sha256 \(sampler.model.entry.sha256)"
+        parameters.seed = seed
+        let n = matrix.columns
+        let residuals = (0..<u.shape[0]).map { i in
+            [reconstruction.residual(images.storage[(i * n)..<((i + 1) * n)].map(Double.init), u.storage[(i * matrix.rows.count)..<((i + 1) * matrix.rows.count)])]
+        }
+        return SolverResult(images: images, residuals: residuals, effectiveLambda: settings.lambda * reconstruction.svd.lambdaScale)
     }
 
     private func xSpace(_ file: MDFFile, prepared: NDArray<Float>) throws -> MDF.Reconstruction {

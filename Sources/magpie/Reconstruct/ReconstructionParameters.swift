@@ -18,6 +18,9 @@ struct ReconstructionParameters {
     var lambda: Double?
     var effectiveLambda: Double?
     var iterations: Int?
+    /// The learned model used ("name sha256 ..."), and the sampler's seed.
+    var model: String?
+    var seed: UInt64?
     /// Per image, ||S x - u|| / ||u|| after each iteration.
     var residuals: [[Double]] = []
     var unit = "a.u."
@@ -58,6 +61,8 @@ struct ReconstructionParameters {
         if let lambda { try file.write(scalar: lambda, to: "\(g)/lambda") }
         if let effectiveLambda { try file.write(scalar: effectiveLambda, to: "\(g)/effectiveLambda") }
         if let iterations { try file.write(scalar: Int64(iterations), to: "\(g)/iterations") }
+        if let model { try file.write(model, to: "\(g)/model") }
+        if let seed { try file.write(scalar: Int64(bitPattern: seed), to: "\(g)/seed") }
         if let width = residuals.first?.count, width > 0 {
             try file.write(NDArray(shape: [residuals.count, width], storage: residuals.flatMap { $0 }), to: "\(g)/residuals")
         }

@@ -1,0 +1,94 @@
+"""Exports a trained score-network checkpoint as TorchScript (by tracing, exact for this network:
+no data-dependent control flow or batch-sized reshapes) into models/score/, with its check data
+and its entry in a manifest (default models/manifest.json). The entry records the diffusion the
+network was trained for under training.diffusion (the Swift sampler reads it) and the denoising
+loss on the test phantoms; reconstruction figures are measured by `magpie bench score`.
+
+    /usr/bin/python3 models/score/export.py CKPT --name score-openmpi2d --test test.h5 [--manifest M]
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import torch
+
+from data import load
+from model import Diffusion, ScoreUNet
+
+MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scanner", default="openmpi-2d")
+    p.add_argument("--test", nargs="+", required=True)
+    p.add_argument("--data", default="models/score/datasets.sh", help="the commands that wrote the training data")
+    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
+    p.add_argument("--version", type=int, default=1)
+    a = p.parse_args()
+
+    torch.manual_seed(0)
+    ckpt = torch.load(a.checkpoint)
+    recipe = ckpt["recipe"]
+    model = ScoreUNet(recipe["features"], dropout=recipe["dropout"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    x, size = load(a.test)
+    h, w = x.shape[-2:]
+    example = torch.cat([torch.randn(4, 1, h, w), torch.tensor([999.0, 500.0, 100.0, 0.0])[:, None, None, None].expand(4, 1, h, w)], 1)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example[:1])
+    manifest_folder = os.path.dirname(os.path.abspath(a.manifest))
+    file = os.path.join(manifest_folder, "score", f"{a.name}.pt")
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    traced.save(file)
+
+    loaded = torch.jit.load(file)
+    with torch.no_grad():
+        check_output = loaded(example)
+        eager = model(example)
+    worst = (check_output - eager).abs().max().item()
+    assert worst < 1e-4, f"the traced module differs from the network by {worst} for a batch of 4"
+
+    diffusion = Diffusion(**{k: recipe["diffusion"][k] for k in ("steps", "beta_start", "beta_end")})
+    torch.manual_seed(1234)
+    with torch.no_grad():
+        test_loss = sum(diffusion.loss(loaded, x[i:i + 256]).item() * len(x[i:i + 256]) for i in range(0, len(x), 256)) / len(x)
+    metrics = {"test_split": [os.path.basename(t) for t in a.test], "images": len(x),
+               "denoising_loss": round(test_loss, 5),
+               "definitions": "denoising_loss: epsilon MSE at uniform t (seed 1234) on the test phantoms; "
+                              "reconstruction quality: docs/BENCHMARKS.md (magpie bench score)"}
+
+    stem = os.path.join("score", a.name)
+    check_in, check_out = f"{stem}.check-input.f32", f"{stem}.check-output.f32"
+    example.numpy().astype("<f4").tofile(os.path.join(manifest_folder, check_in))
+    check_output.numpy().astype("<f4").tofile(os.path.join(manifest_folder, check_out))
+    with open(file, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    training = dict(recipe)
+    training["data"] = a.data
+    training["history"] = ckpt["history"]
+    entry = {"name": a.name, "kind": "score-prior", "file": f"{stem}.pt", "sha256": digest, "version": a.version,
+             "input": {"shape": [-1, 2, h, w], "unit": "1",
+                       "normalisation": f"channel 0: z_t of z = 2 x - 1, x the image scaled to a peak near 1 on a {size[1]} x {size[0]} "
+                                        f"grid zero-padded to {w} x {h}; channel 1: the timestep t (0 .. {diffusion.steps - 1})"},
+             "output": {"shape": [-1, 1, h, w], "unit": "1", "normalisation": "the predicted noise epsilon of z_t"},
+             "scanner": a.scanner, "training": training, "metrics": metrics,
+             "check": {"input": check_in, "output": check_out, "shape": list(example.shape), "tolerance": 1e-5}}
+    manifest = {"format": 1, "models": []}
+    if os.path.exists(a.manifest):
+        with open(a.manifest) as f:
+            manifest = json.load(f)
+    manifest["models"] = [m for m in manifest["models"] if m["name"] != a.name] + [entry]
+    with open(a.manifest, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
