@@ -294,6 +294,32 @@ class DaemonEndToEnd(unittest.TestCase):
             self.assertEqual(f["/measurement/data"].shape[0], 24)  # archived all the same
         self.assertIn("takes periods of 1632 samples (openmpi-2d); this scan has 102", daemon.log())
 
+    def test_score_reconstruction_records_its_model(self):
+        sm = os.path.join(self.dir, "sm19.mdf")
+        result = subprocess.run([MAGPIE, "simulate", "sm", "--preset", "openmpi-2d", "--grid", "19", "--snr", "40", "-o", sm],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        daemon = self.daemon(socket_kind="pull", bind=True, reconstruct="score", system_matrix=sm,
+                             pipeline=f'models = "{MANIFEST}"\niterations = 10\n')
+        result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "8", "--background-frames", "4", "--rate", "500")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        path = wait_for(lambda: daemon.files() and daemon.files()[0], 60, "the scan's file")
+        self.assertEqual(daemon.stop(), 0, daemon.log())
+        with h5py.File(path, "r") as f:
+            self.assertEqual(f["/reconstruction/size"][()].tolist(), [19, 19, 1])
+            self.assertEqual(f["/reconstruction/data"].shape[1:], (361, 1))
+            self.assertGreater(f["/reconstruction/data"].shape[0], 0)
+            self.assertEqual(f["/_magpie/daemon/reconstruction"][()].decode(), "score")
+            self.assertTrue(f["/_magpie/daemon/scorePrior"][()].decode().startswith("score-openmpi2d sha256 "))
+        config = os.path.join(self.dir, "score.toml")
+        with open(config, "w") as handle:
+            handle.write(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
+                         f'[pipeline]\nreconstruct = "score"\nsystem_matrix = "{sm}"\nmodels = "{MANIFEST}"\nscore_model = "nonexistent"\n')
+        result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn('reconstruct = "score"', result.stderr)
+        self.assertIn("nonexistent", result.stderr)
+
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
         shutil.copytree(os.path.dirname(MANIFEST), folder)

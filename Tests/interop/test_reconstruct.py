@@ -103,6 +103,35 @@ class Reconstruct(unittest.TestCase):
         self.fails(background_only, "--sm", self.sm, "-o", out, says="no foreground frames")
         self.assertFalse(os.path.exists(out))
 
+    def test_score_method_images_consistent_with_the_signals(self):
+        sm19, out, kaczmarz = self.path("sm19.mdf"), self.path("score.mdf"), self.path("k19.mdf")
+        result = magpie("simulate", "sm", "--preset", "openmpi-2d", "--grid", "19", "--snr", "40", "--seed", "3", "-o", sm19)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.run_ok(self.m, "--sm", sm19, "--method", "score", "--iterations", "20", "--average", "6", "-o", out)
+        self.run_ok(self.m, "--sm", sm19, "--snr-threshold", "5", "--average", "6", "--iterations", "3", "-o", kaczmarz)
+        self.assertEqual(magpie("inspect", "--validate", out).returncode, 0)
+        with h5py.File(out, "r") as f, h5py.File(kaczmarz, "r") as k:
+            image = f["/reconstruction/data"][()]
+            self.assertEqual(image.shape, (1, 361, 1))
+            self.assertEqual(f["/reconstruction/size"][()].tolist(), [19, 19, 1])
+            self.assertGreaterEqual(image.min(), 0)
+            self.assertEqual(f["/_magpie/reconstruction/method"][()].decode(), "score")
+            self.assertTrue(f["/_magpie/reconstruction/model"][()].decode().startswith("score-openmpi2d sha256 "))
+            self.assertEqual(f["/_magpie/reconstruction/iterations"][()], 20)
+            self.assertLess(f["/_magpie/reconstruction/residuals"][0, 0], 0.5)
+            reference_image = k["/reconstruction/data"][0, :, 0]
+        # The same phantom as Kaczmarz sees it, though not the same image.
+        self.assertGreater(np.corrcoef(image[0, :, 0], reference_image)[0, 1], 0.7)
+
+    def test_score_method_refuses_what_it_cannot_use(self):
+        out = self.path("score-bad.mdf")
+        self.fails(self.m, "--sm", self.sm, "--method", "score", "--model", "nonexistent", "-o", out, says="nonexistent")
+        sm32 = self.path("sm32.mdf")
+        self.assertEqual(magpie("simulate", "sm", "--preset", "openmpi-2d", "--grid", "32", "-o", sm32).returncode, 0)
+        self.fails(self.m, "--sm", sm32, "--method", "score", "-o", out, says="larger than the model's 20 x 20")
+        self.fails(self.m, "--sm", self.sm, "--method", "score", "--iterations", "0", "-o", out, says="--iterations must be at least 1")
+        self.assertFalse(os.path.exists(out))
+
 
 if __name__ == "__main__":
     unittest.main()
