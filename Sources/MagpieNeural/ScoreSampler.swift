@@ -32,7 +32,7 @@ public final class ScoreSampler {
         public var seed: UInt64
 
         /// The defaults, chosen on the validation phantoms (docs/BENCHMARKS.md).
-        public init(steps: Int = 50, lambda: Double = 0.01, eta: Double = 0.85, samples: Int = 1, seed: UInt64 = 0) {
+        public init(steps: Int = 50, lambda: Double = 1, eta: Double = 1, samples: Int = 4, seed: UInt64 = 0) {
             self.steps = steps
             self.lambda = lambda
             self.eta = eta

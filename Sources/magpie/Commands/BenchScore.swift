@@ -106,7 +106,7 @@ struct ScoreBench: ParsableCommand {
                 }
             }
             var bestScore = (lambda: 0.0, psnr: -Double.infinity)
-            for lambda in [1e-3, 1e-2, 1e-1, 1] {
+            for lambda in [1e-2, 1e-1, 1, 3, 10] {
                 let p = quality(try score(uTune, lambda: lambda), tune).psnr
                 if p > bestScore.psnr { bestScore = (lambda, p) }
             }
