@@ -62,20 +62,29 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public struct Check: Codable, Equatable, Sendable {
         public var input: String
         public var output: String
+        /// The input's shape, and the output's when `outputShape` is absent.
         public var shape: [Int]
+        public var outputShape: [Int]?
         public var tolerance: Double
 
-        public init(input: String, output: String, shape: [Int], tolerance: Double) {
+        enum CodingKeys: String, CodingKey {
+            case input, output, shape, tolerance
+            case outputShape = "output_shape"
+        }
+
+        public init(input: String, output: String, shape: [Int], outputShape: [Int]? = nil, tolerance: Double) {
             self.input = input
             self.output = output
             self.shape = shape
+            self.outputShape = outputShape
             self.tolerance = tolerance
         }
 
         /// Writes `<stem>.check-input.f32` and `<stem>.check-output.f32` into `folder`.
         public static func write(input: NDArray<Float>, output: NDArray<Float>, stem: String, in folder: URL,
                                  tolerance: Double = 1e-5) throws -> Check {
-            let check = Check(input: "\(stem).check-input.f32", output: "\(stem).check-output.f32", shape: input.shape, tolerance: tolerance)
+            let check = Check(input: "\(stem).check-input.f32", output: "\(stem).check-output.f32", shape: input.shape,
+                              outputShape: output.shape == input.shape ? nil : output.shape, tolerance: tolerance)
             for (name, values) in [(check.input, input.storage), (check.output, output.storage)] {
                 let url = folder.appendingPathComponent(name)
                 let bytes = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
@@ -88,7 +97,7 @@ public struct ModelManifest: Codable, Equatable, Sendable {
 
         /// The stored input and output, read from `folder`.
         public func read(in folder: URL) throws -> (input: NDArray<Float>, output: NDArray<Float>) {
-            func values(_ name: String) throws -> NDArray<Float> {
+            func values(_ name: String, _ shape: [Int]) throws -> NDArray<Float> {
                 let path = folder.appendingPathComponent(name).path
                 guard let data = FileManager.default.contents(atPath: path) else { throw NeuralError.modelFile(path: path, reason: "cannot be read") }
                 let count = NDArray<Float>.count(of: shape)
@@ -100,7 +109,7 @@ public struct ModelManifest: Codable, Equatable, Sendable {
                 }
                 return NDArray(shape: shape, storage: values)
             }
-            return (try values(input), try values(output))
+            return (try values(input, shape), try values(output, outputShape ?? shape))
         }
     }
 

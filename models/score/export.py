@@ -78,7 +78,8 @@ def main():
                                         f"grid zero-padded to {w} x {h}; channel 1: the timestep t (0 .. {diffusion.steps - 1})"},
              "output": {"shape": [-1, 1, h, w], "unit": "1", "normalisation": "the predicted noise epsilon of z_t"},
              "scanner": a.scanner, "training": training, "metrics": metrics,
-             "check": {"input": check_in, "output": check_out, "shape": list(example.shape), "tolerance": 1e-5}}
+             "check": {"input": check_in, "output": check_out, "shape": list(example.shape),
+                       "output_shape": list(check_output.shape), "tolerance": 1e-5}}
     manifest = {"format": 1, "models": []}
     if os.path.exists(a.manifest):
         with open(a.manifest) as f:
