@@ -106,8 +106,8 @@ public final class ScoreSampler {
         var images = [[Double]](repeating: [Double](repeating: 0, count: svd.columns), count: batch)
         let times = timesteps(parameters.steps)
         var input = [Float](repeating: 0, count: batch * 2 * plane)
-        for (k, t) in times.enumerated() {
-            let a = alphaBar[t], next = k + 1 < times.count ? alphaBar[times[k + 1]] : 1
+        for (step, t) in times.enumerated() {
+            let a = alphaBar[t], next = step + 1 < times.count ? alphaBar[times[step + 1]] : 1
             for i in 0..<batch {
                 for p in 0..<plane {
                     input[(2 * i) * plane + p] = Float(z[i * plane + p])
@@ -118,7 +118,8 @@ public final class ScoreSampler {
             let sigma = parameters.eta * ((1 - next) / (1 - a) * (1 - a / next)).squareRoot()
             let keep = max(1 - next - sigma * sigma, 0).squareRoot()
             for i in 0..<batch {
-                // The network's estimate of the clean image, on the SM grid (z = 2 x - 1).
+                // The network's estimate of the clean image, on the SM grid (z = 2 x - 1), bounded
+                // because early steps (alpha-bar near 0) amplify the predicted noise.
                 var x = [Double](repeating: 0, count: svd.columns)
                 for r in 0..<rows {
                     for col in 0..<columns {
