@@ -106,6 +106,16 @@ class DaemonEndToEnd(unittest.TestCase):
         self.daemons.append(daemon)
         return daemon.start()
 
+    def refused(self, config_text, *expected):
+        """Starts the daemon on `config_text`; it must exit non-zero before listening, saying each of `expected`."""
+        config = os.path.join(self.dir, "refused.toml")
+        with open(config, "w") as handle:
+            handle.write(config_text)
+        result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        for text in expected:
+            self.assertIn(text, result.stderr)
+
     def test_pull_archives_every_frame(self):
         daemon = self.daemon(socket_kind="pull", bind=True)
         result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "990", "--background-frames", "10", "--rate", "max", "--snr", "30")
@@ -311,14 +321,9 @@ class DaemonEndToEnd(unittest.TestCase):
             self.assertGreater(f["/reconstruction/data"].shape[0], 0)
             self.assertEqual(f["/_magpie/daemon/reconstruction"][()].decode(), "score")
             self.assertTrue(f["/_magpie/daemon/scorePrior"][()].decode().startswith("score-openmpi2d sha256 "))
-        config = os.path.join(self.dir, "score.toml")
-        with open(config, "w") as handle:
-            handle.write(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
-                         f'[pipeline]\nreconstruct = "score"\nsystem_matrix = "{sm}"\nmodels = "{MANIFEST}"\nscore_model = "nonexistent"\n')
-        result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn('reconstruct = "score"', result.stderr)
-        self.assertIn("nonexistent", result.stderr)
+        self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
+                     f'[pipeline]\nreconstruct = "score"\nsystem_matrix = "{sm}"\nmodels = "{MANIFEST}"\nscore_model = "nonexistent"\n',
+                     'reconstruct = "score"', "nonexistent")
 
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
@@ -328,14 +333,8 @@ class DaemonEndToEnd(unittest.TestCase):
             handle.write(b"damaged")
         for models, message in ((os.path.join(folder, "manifest.json"), "differs from the manifest"),
                                 (os.path.join(self.dir, "absent.json"), "absent.json: cannot be read")):
-            config = os.path.join(self.dir, "denoise.toml")
-            with open(config, "w") as handle:
-                handle.write(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
-                             f'[pipeline]\ndenoise = "ssd"\nmodels = "{models}"\n')
-            result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
-            self.assertNotEqual(result.returncode, 0)
-            self.assertIn('denoise = "ssd"', result.stderr)
-            self.assertIn(message, result.stderr)
+            self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
+                         f'[pipeline]\ndenoise = "ssd"\nmodels = "{models}"\n', 'denoise = "ssd"', message)
 
     def test_publisher_restart_is_followed(self):
         daemon = self.daemon(socket_kind="sub")   # connects; each publisher binds anew
@@ -386,12 +385,7 @@ class DaemonEndToEnd(unittest.TestCase):
         self.assertTrue(os.path.exists(damaged))
 
     def test_bad_config_fails_before_listening(self):
-        config = os.path.join(self.dir, "bad.toml")
-        with open(config, "w") as handle:
-            handle.write('[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "/proc/magpie-cannot"\n')
-        result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=30)
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("/proc/magpie-cannot", result.stderr)
+        self.refused('[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "/proc/magpie-cannot"\n', "/proc/magpie-cannot")
 
 
 if __name__ == "__main__":

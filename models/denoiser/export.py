@@ -6,18 +6,18 @@ including the signal metrics measured on the test split (never used for model se
         --test test.h5 [--data "how the training data was made"]
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 from data import load, rmse, snr_db
 from model import Denoiser
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, MODELS)
+from manifest import add_entry  # noqa: E402
 
 
 def evaluate(model, x, y, clean):
@@ -57,30 +57,15 @@ def main():
     check_input = x[:4].contiguous()
     with torch.no_grad():
         check_output = torch.jit.load(file)(check_input)
-    check_in, check_out = f"denoiser/{a.name}.check-input.f32", f"denoiser/{a.name}.check-output.f32"
-    check_input.numpy().astype("<f4").tofile(os.path.join(MODELS, check_in))
-    check_output.numpy().astype("<f4").tofile(os.path.join(MODELS, check_out))
-
-    with open(file, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
     training = dict(recipe)
     training["data"] = a.data
     training["loss"] = "L1 + alpha L_GD + beta L_TV on periods scaled by the input's RMS (models/denoiser/model.py)"
     training["history"] = ckpt["history"]
     spec = {"shape": [-1, 1, samples], "unit": "V",
             "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}
-    entry = {"name": a.name, "kind": "signal-denoiser", "file": f"denoiser/{a.name}.pt", "sha256": digest,
-             "version": a.version, "input": spec, "output": spec, "scanner": a.scanner, "training": training,
-             "metrics": metrics, "check": {"input": check_in, "output": check_out, "shape": list(check_input.shape), "tolerance": 1e-5}}
-    manifest_path = os.path.join(MODELS, "manifest.json")
-    manifest = {"format": 1, "models": []}
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            manifest = json.load(f)
-    manifest["models"] = [m for m in manifest["models"] if m["name"] != a.name] + [entry]
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True)
-        f.write("\n")
+    entry = {"name": a.name, "kind": "signal-denoiser", "file": f"denoiser/{a.name}.pt", "version": a.version,
+             "input": spec, "output": spec, "scanner": a.scanner, "training": training, "metrics": metrics}
+    add_entry(os.path.join(MODELS, "manifest.json"), entry, check_input, check_output)
     print(json.dumps(metrics, indent=1))
 
 

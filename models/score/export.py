@@ -7,7 +7,6 @@ loss on the test phantoms; reconstruction figures are measured by `magpie bench 
     /usr/bin/python3 models/score/export.py CKPT --name score-openmpi2d --test test.h5 [--manifest M]
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -18,6 +17,8 @@ from data import load
 from model import Diffusion, ScoreUNet
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, MODELS)
+from manifest import add_entry  # noqa: E402
 
 
 def main():
@@ -63,31 +64,16 @@ def main():
                "definitions": "denoising_loss: epsilon MSE at uniform t (seed 1234) on the test phantoms; "
                               "reconstruction quality: docs/BENCHMARKS.md (magpie bench score)"}
 
-    stem = os.path.join("score", a.name)
-    check_in, check_out = f"{stem}.check-input.f32", f"{stem}.check-output.f32"
-    example.numpy().astype("<f4").tofile(os.path.join(manifest_folder, check_in))
-    check_output.numpy().astype("<f4").tofile(os.path.join(manifest_folder, check_out))
-    with open(file, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
     training = dict(recipe)
     training["data"] = a.data
     training["history"] = ckpt["history"]
-    entry = {"name": a.name, "kind": "score-prior", "file": f"{stem}.pt", "sha256": digest, "version": a.version,
+    entry = {"name": a.name, "kind": "score-prior", "file": f"score/{a.name}.pt", "version": a.version,
              "input": {"shape": [-1, 2, h, w], "unit": "1",
                        "normalisation": f"channel 0: z_t of z = 2 x - 1, x the image scaled to a peak near 1 on a {size[1]} x {size[0]} "
                                         f"grid zero-padded to {w} x {h}; channel 1: the timestep t (0 .. {diffusion.steps - 1})"},
              "output": {"shape": [-1, 1, h, w], "unit": "1", "normalisation": "the predicted noise epsilon of z_t"},
-             "scanner": a.scanner, "training": training, "metrics": metrics,
-             "check": {"input": check_in, "output": check_out, "shape": list(example.shape),
-                       "output_shape": list(check_output.shape), "tolerance": 1e-5}}
-    manifest = {"format": 1, "models": []}
-    if os.path.exists(a.manifest):
-        with open(a.manifest) as f:
-            manifest = json.load(f)
-    manifest["models"] = [m for m in manifest["models"] if m["name"] != a.name] + [entry]
-    with open(a.manifest, "w") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True)
-        f.write("\n")
+             "scanner": a.scanner, "training": training, "metrics": metrics}
+    add_entry(a.manifest, entry, example, check_output)
     print(json.dumps(metrics, indent=1))
 
 

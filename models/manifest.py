@@ -1,0 +1,27 @@
+"""What every exporter does last: write a model's check data, hash its file and put its entry into
+a manifest (replacing an entry of the same name). Paths in the entry are relative to the manifest."""
+import hashlib
+import json
+import os
+
+
+def add_entry(manifest_path, entry, check_input, check_output, tolerance=1e-5):
+    """`entry` holds everything but sha256 and check; its "file" is relative to the manifest."""
+    folder = os.path.dirname(os.path.abspath(manifest_path))
+    stem = os.path.splitext(entry["file"])[0]
+    check = {"input": f"{stem}.check-input.f32", "output": f"{stem}.check-output.f32",
+             "shape": list(check_input.shape), "tolerance": tolerance}
+    if check_output.shape != check_input.shape:
+        check["output_shape"] = list(check_output.shape)
+    check_input.numpy().astype("<f4").tofile(os.path.join(folder, check["input"]))
+    check_output.numpy().astype("<f4").tofile(os.path.join(folder, check["output"]))
+    with open(os.path.join(folder, entry["file"]), "rb") as f:
+        entry = dict(entry, sha256=hashlib.sha256(f.read()).hexdigest(), check=check)
+    manifest = {"format": 1, "models": []}
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    manifest["models"] = [m for m in manifest["models"] if m["name"] != entry["name"]] + [entry]
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
