@@ -78,6 +78,14 @@ enum Score19 {
         #expect(refusal { _ = try ScoreReconstruction(matrix: Score19.matrix, grid: [19, 19, 1], sampler: Score19.sampler, parameters: .init(eta: 2)) }
             .contains("eta"))
         #expect(refusal { _ = try ScoreReconstruction(matrix: Score19.matrix, grid: [19, 1, 19], sampler: Score19.sampler) }.contains("2D"))
+        var entry = Score19.sampler.model.entry
+        entry.training = .object([:])
+        #expect(refusal { _ = try ScoreSampler(model: LearnedModel(entry: entry, manifestPath: committedManifest, kind: ScoreSampler.kind)) }
+            .contains("does not record a linear epsilon diffusion"))
+        entry = Score19.sampler.model.entry
+        entry.input.shape = [-1, 1, 20, 20]
+        #expect(refusal { _ = try ScoreSampler(model: LearnedModel(entry: entry, manifestPath: committedManifest, kind: ScoreSampler.kind)) }
+            .contains("takes [any, 2, height, width]"))
         let reconstruction = try ScoreReconstruction(matrix: Score19.matrix, grid: [19, 19, 1], sampler: Score19.sampler)
         #expect(refusal { _ = try reconstruction.reconstruct(NDArray(shape: [1, 3], storage: [Complex<Float>](repeating: .zero, count: 3))) }
             .contains("shape [1, 3]"))
