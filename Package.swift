@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
 
         .target(name: "MagpieCore", dependencies: ["CFFTW", .product(name: "Numerics", package: "swift-numerics")]),
-        .target(name: "MagpiePhysics", dependencies: ["MagpieCore"]),
+        .target(name: "MagpiePhysics", dependencies: ["MagpieCore", "CBLAS"]),
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),

@@ -34,3 +34,11 @@ public func parallelFill<Element>(count: Int, repeating value: Element, chunks: 
     }
     return result
 }
+
+/// `body(i)` for i in 0..<count on all cores, results in order; the first error (by index) is rethrown.
+public func parallelMap<T>(_ count: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+    let results = parallelFill(count: count, repeating: Result<T, any Error>?.none, chunks: count) { range, out in
+        for i in range { out[i] = Result { try body(i) } }
+    }
+    return try results.map { try $0!.get() }
+}

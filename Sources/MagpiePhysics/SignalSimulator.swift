@@ -40,22 +40,11 @@ public struct SignalSimulator: Sendable {
         // d/dt of the total moment vector.
         let rates = parallelFill(count: samples, repeating: SIMD3<Double>.zero) { range, out in
             for v in range {
-                let (field, rate) = s.driveField(at: s.time(ofSample: v))
+                let drive = s.driveField(at: s.time(ofSample: v))
+                let (field, rate) = (SIMD3(drive.field[0], drive.field[1], drive.field[2]), SIMD3(drive.rate[0], drive.rate[1], drive.rate[2]))
                 var dm = SIMD3<Double>.zero
                 for i in 0..<count {
-                    let b0 = field[0] + bx[i], b1 = field[1] + by[i], b2 = field[2] + bz[i]
-                    let magnitude = (b0 * b0 + b1 * b1 + b2 * b2).squareRoot()
-                    let xi = beta * magnitude
-                    let normal = beta * Langevin.valueOverArgument(xi)
-                    let tangential = beta * Langevin.derivative(xi)
-                    var along = 0.0
-                    if magnitude > 0 {
-                        along = (tangential - normal) * (b0 * rate[0] + b1 * rate[1] + b2 * rate[2]) / (magnitude * magnitude)
-                    }
-                    let w = weight[i]
-                    dm.x += w * (along * b0 + normal * rate[0])
-                    dm.y += w * (along * b1 + normal * rate[1])
-                    dm.z += w * (along * b2 + normal * rate[2])
+                    dm += weight[i] * Self.momentRate(field: field + SIMD3(bx[i], by[i], bz[i]), rate: rate, beta: beta)
                 }
                 out[v] = dm
             }
@@ -67,6 +56,17 @@ public struct SignalSimulator: Sendable {
         var result = NDArray(shape: [channels, samples], storage: output)
         if s.receiveFilter { removeDriveFrequencies(&result) }
         return result
+    }
+
+    /// d/dt of the unit-moment mean magnetisation direction m_mean / m at total field `field` changing at `rate`.
+    @inline(__always) static func momentRate(field b: SIMD3<Double>, rate: SIMD3<Double>, beta: Double) -> SIMD3<Double> {
+        let magnitude = (b * b).sum().squareRoot()
+        let xi = beta * magnitude
+        let normal = beta * Langevin.valueOverArgument(xi)
+        guard magnitude > 0 else { return normal * rate }
+        let tangential = beta * Langevin.derivative(xi)
+        let along = (tangential - normal) * (b * rate).sum() / (magnitude * magnitude)
+        return along * b + normal * rate
     }
 
     /// Noise-free voltages of one drive cycle, C x V, for a concentration image in mol Fe / L on

@@ -68,6 +68,13 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             }
         }
         if let reconstruction { stages.append(reconstruction) }
+        do {
+            if let method = try DeblurMethod.named(config.deblur, model: config.deblurModel, manifest: config.models) {
+                stages.append(DeblurStage(method))
+            }
+        } catch {
+            throw PipelineError.config("[pipeline] deblur = \"\(config.deblur.rawValue)\": \(error)")
+        }
         self.stages = stages
         queue = WorkQueue(capacity: config.queueLength)
     }
@@ -322,6 +329,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             try hdf.write(config.text, to: "\(g)/config")
             for case let stage as DenoiseStage in self.stages {
                 try hdf.write("\(stage.denoiser.model.name) sha256 \(stage.denoiser.model.entry.sha256)", to: "\(g)/denoiser")
+            }
+            for case let stage as DeblurStage in self.stages {
+                try hdf.write(stage.method.provenance, to: "\(g)/deblur")
             }
             if case let .score(score, _, _)? = self.reconstruction?.method {
                 try hdf.write("\(score.sampler.model.name) sha256 \(score.sampler.model.entry.sha256)", to: "\(g)/scorePrior")

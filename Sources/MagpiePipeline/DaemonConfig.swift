@@ -8,6 +8,7 @@ import TOMLKit
 public struct DaemonConfig: Sendable, Equatable {
     public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, score, off }
     public enum Denoise: String, Sendable, CaseIterable { case off, ssd }
+    public enum Deblur: String, Sendable, CaseIterable { case off, msa, wiener, rl }
 
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
     public var endpoint: String
@@ -38,6 +39,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var iterations: Int?
     /// The score prior's name in the model manifest.
     public var scoreModel = "score-openmpi2d"
+    /// Deblurring of each x-space image: the MSA-transformer, Wiener or Richardson-Lucy.
+    public var deblur: Deblur = .off
+    /// The deblurring network's name in the model manifest (for deblur = "msa").
+    public var deblurModel = "msa-deblur"
     /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
     public var queueLength = 64
     /// host:port of the Prometheus text endpoint; "" for none.
@@ -74,7 +79,7 @@ public struct DaemonConfig: Sendable, Equatable {
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
         try reader.allow(keys: ["directory", "preview"], in: "output")
         try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
-                                         "lambda", "iterations", "score_model", "queue"], in: "pipeline")
+                                         "lambda", "iterations", "score_model", "deblur", "deblur_model", "queue"], in: "pipeline")
         try reader.allow(keys: ["listen"], in: "metrics")
 
         var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
@@ -113,10 +118,20 @@ public struct DaemonConfig: Sendable, Equatable {
         config.lambda = try reader.double("pipeline", "lambda", minimum: 0)
         config.iterations = try reader.int("pipeline", "iterations", minimum: 1)
         config.scoreModel = try reader.string("pipeline", "score_model") ?? config.scoreModel
+        if let deblur = try reader.string("pipeline", "deblur") {
+            guard let value = Deblur(rawValue: deblur) else {
+                throw PipelineError.config("\(source): [pipeline] deblur must be one of \(Deblur.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(deblur)\"")
+            }
+            config.deblur = value
+        }
+        config.deblurModel = try reader.string("pipeline", "deblur_model") ?? config.deblurModel
         config.queueLength = try reader.int("pipeline", "queue", minimum: 1) ?? config.queueLength
         config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
         if [.kaczmarz, .cgnr, .score].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
             throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(config.reconstruction.rawValue)\" needs system_matrix = \"/path/to/sm.mdf\"")
+        }
+        if config.deblur != .off && config.reconstruction != .xspace {
+            throw PipelineError.config("\(source): [pipeline] deblur = \"\(config.deblur.rawValue)\" deblurs x-space images and needs reconstruct = \"xspace\"")
         }
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
             throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")

@@ -21,7 +21,7 @@ public final class Convolution2D {
         precondition(kernel.rank == 2 && kernel.shape[0] % 2 == 1 && kernel.shape[1] % 2 == 1, "kernel needs odd extents")
         imageShape = (imageRows, imageColumns)
         kernelShape = (kernel.shape[0], kernel.shape[1])
-        let (paddedRows, paddedColumns) = (imageRows + kernel.shape[0] - 1, imageColumns + kernel.shape[1] - 1)
+        let (paddedRows, paddedColumns) = (Self.fftFriendly(imageRows + kernel.shape[0] - 1), Self.fftFriendly(imageColumns + kernel.shape[1] - 1))
         rows = paddedRows
         columns = paddedColumns
         spectrumColumns = paddedColumns / 2 + 1
@@ -52,6 +52,18 @@ public final class Convolution2D {
         }
         fftw_free(real)
         fftw_free(spectrum)
+    }
+
+    /// The smallest m >= n with no prime factor above 7: FFTW is several times faster on those
+    /// (a 120 x 120 image with its full 239 x 239 PSF pads to 360, not to 358 = 2 x 179).
+    static func fftFriendly(_ n: Int) -> Int {
+        var m = n
+        while true {
+            var r = m
+            for p in [2, 3, 5, 7] { while r % p == 0 { r /= p } }
+            if r == 1 { return m }
+            m += 1
+        }
     }
 
     /// The transform of an image (imageRows x imageColumns, row-major), zero-padded.

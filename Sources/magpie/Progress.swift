@@ -7,4 +7,9 @@ enum Progress {
         let terminal = isatty(STDERR_FILENO) != 0
         FileHandle.standardError.write(Data((terminal ? "\r\(line)" + (done == total ? "\n" : "") : line + "\n").utf8))
     }
+
+    /// A step that takes a while and has no count.
+    static func note(_ what: String) {
+        FileHandle.standardError.write(Data("\(what)\n".utf8))
+    }
 }

@@ -21,3 +21,19 @@ import Testing
         #expect(NDArray<Int>(repeating: 0, shape: [0, 5]).count == 0)
     }
 }
+
+@Suite struct ResampleTests {
+    @Test func identityConstantAndRamp() {
+        let ramp = NDArray(shape: [4, 6], storage: (0..<24).map { Double($0 % 6) })
+        #expect(ramp.resampled(rows: 4, columns: 6) == ramp)
+        let constant = NDArray<Double>(repeating: 2.5, shape: [7, 5]).resampled(rows: 13, columns: 9)
+        #expect(constant.shape == [13, 9] && constant.storage.allSatisfy { abs($0 - 2.5) < 1e-12 })
+        // Pixel centres map to pixel centres: doubling a ramp x -> x/2 - 1/4 inside the edges.
+        let doubled = ramp.resampled(rows: 8, columns: 12)
+        for i in 1..<11 { #expect(abs(doubled[3, i] - (Double(i) / 2 - 0.25)) < 1e-12) }
+        #expect(doubled[0, 0] == 0 && doubled[0, 11] == 5)
+        // Halving and doubling back keeps a linear ramp away from the edges.
+        let back = doubled.resampled(rows: 4, columns: 6)
+        for i in 1..<5 { #expect(abs(back[1, i] - ramp[1, i]) < 1e-12) }
+    }
+}

@@ -140,3 +140,26 @@ import Testing
         #expect(third > 0)
     }
 }
+
+@Suite struct SignalBasisTests {
+    /// The basis (every pixel's signal, one matrix product per batch) gives what the simulator
+    /// gives pixel by pixel, with and without the receive filter, to float precision.
+    @Test(arguments: [false, true]) func matchesTheSimulator(receiveFilter: Bool) throws {
+        var scanner = ScannerPreset.deblurPaper3T.scanner
+        scanner.imageSize = [12, 12, 1]
+        scanner.receiveFilter = receiveFilter
+        let simulator = try SignalSimulator(scanner: scanner)
+        let basis = SignalBasis(simulator: simulator)
+        let generator = PhantomGenerator(scanner: scanner)
+        let phantoms = try [PhantomKind.digits, .tumor].enumerated().map { try generator.render($1, seed: UInt64($0)).map { $0 * 0.1 } }
+        let batch = try basis.voltages(concentrations: phantoms)
+        for (phantom, signal) in zip(phantoms, batch) {
+            let direct = try simulator.voltages(concentration: phantom)
+            #expect(signal.shape == direct.shape)
+            let error = zip(signal.storage, direct.storage).map { abs($0 - $1) }.max()!
+            let scale = direct.storage.map(abs).max()!
+            #expect(error <= 1e-4 * scale, "max error \(error) of \(scale)")
+        }
+        #expect(throws: ScannerError.self) { try basis.voltages(concentrations: [NDArray(repeating: 0, shape: [5, 5])]) }
+    }
+}

@@ -325,6 +325,22 @@ class DaemonEndToEnd(unittest.TestCase):
                      f'[pipeline]\nreconstruct = "score"\nsystem_matrix = "{sm}"\nmodels = "{MANIFEST}"\nscore_model = "nonexistent"\n',
                      'reconstruct = "score"', "nonexistent")
 
+    def test_deblurring_records_its_model(self):
+        daemon = self.daemon(socket_kind="pull", bind=True, pipeline=f'models = "{MANIFEST}"\ndeblur = "msa"\n')
+        result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "6", "--background-frames", "4", "--rate", "500")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        path = wait_for(lambda: daemon.files() and daemon.files()[0], 60, "the scan's file")
+        self.assertEqual(daemon.stop(), 0, daemon.log())
+        with h5py.File(path, "r") as f:
+            self.assertEqual(f["/reconstruction/size"][()].tolist(), [64, 64, 1])
+            images = f["/reconstruction/data"][()]
+            self.assertGreater(images.shape[0], 0)
+            self.assertTrue(np.isfinite(images).all() and images.max() > 0)
+            self.assertTrue(f["/_magpie/daemon/deblur"][()].decode().startswith("msa-deblur sha256 "))
+        self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
+                     f'[pipeline]\nmodels = "{MANIFEST}"\ndeblur = "msa"\ndeblur_model = "nonexistent"\n',
+                     'deblur = "msa"', "nonexistent")
+
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
         shutil.copytree(os.path.dirname(MANIFEST), folder)

@@ -132,6 +132,37 @@ class Reconstruct(unittest.TestCase):
         self.fails(self.m, "--sm", self.sm, "--method", "score", "--iterations", "0", "-o", out, says="--iterations must be at least 1")
         self.assertFalse(os.path.exists(out))
 
+    def test_deblur_sharpens_the_xspace_image_and_records_how(self):
+        native, outputs = self.path("native.mdf"), {}
+        self.run_ok(self.m, "--method", "xspace", "--average", "6", "-o", native)
+        for method in ("msa", "rl", "wiener"):
+            outputs[method] = self.path(f"deblur-{method}.mdf")
+            self.run_ok(self.m, "--method", "xspace", "--average", "6", "--deblur", method, "-o", outputs[method])
+            self.assertEqual(magpie("inspect", "--validate", outputs[method]).returncode, 0)
+        with h5py.File(native, "r") as f:
+            blurred = f["/reconstruction/data"][0, :, 0].reshape(64, 64)
+        for method, path in outputs.items():
+            with h5py.File(path, "r") as f:
+                image = f["/reconstruction/data"][0, :, 0].reshape(64, 64)
+                recorded = f["/_magpie/reconstruction/deblur"][()].decode()
+            self.assertTrue(np.isfinite(image).all(), method)
+            # Sharper: more of the image's energy at high spatial frequencies than the native image.
+            def high(x):
+                spectrum = np.abs(np.fft.fft2(x / np.abs(x).max())) ** 2
+                return spectrum[16:48, :].sum() / spectrum.sum()
+            self.assertGreater(high(image), high(blurred), method)
+            self.assertGreater(np.corrcoef(image.ravel(), blurred.ravel())[0, 1], 0.5, method)
+        self.assertTrue(recorded.startswith("Wiener"))
+        with h5py.File(outputs["msa"], "r") as f:
+            self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith("msa-deblur sha256 "))
+
+    def test_deblur_refuses_what_it_cannot_use(self):
+        out = self.path("deblur-bad.mdf")
+        self.fails(self.m, "--sm", self.sm, "--deblur", "rl", "-o", out, says="needs --method xspace")
+        self.fails(self.m, "--method", "xspace", "--deblur", "gan", "-o", out, says="gan")
+        self.fails(self.m, "--method", "xspace", "--deblur", "msa", "--model", "nonexistent", "-o", out, says="nonexistent")
+        self.assertFalse(os.path.exists(out))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,8 @@ enum ReconstructionMethod: String, CaseIterable, ExpressibleByArgument {
     case kaczmarz, cgnr, score, xspace
 }
 
+extension DaemonConfig.Deblur: ExpressibleByArgument {}
+
 struct ReconstructCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconstruct",
@@ -42,8 +44,9 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Tikhonov lambda, relative to ||S||_F^2 / N (default: 0.01 Kaczmarz, 0.02 CGNR, \(ScoreSampler.Parameters().lambda) score).") var lambda: Double?
     @Option(help: "Kaczmarz sweeps, CGNR iterations or score steps (default: 1 Kaczmarz, 100 CGNR, \(ScoreSampler.Parameters().steps) score).") var iterations: Int?
     @Option(help: "Keep rows whose calibration SNR is at least this (default: 2; 5 for score).") var snrThreshold: Double?
-    @Option(help: "Score prior in --manifest (score).") var model = "score-openmpi2d"
-    @Option(help: "Model manifest (score).") var manifest = "models/manifest.json"
+    @Option(help: "Deblur each x-space image: off, msa (the MSA-transformer), wiener or rl (Richardson-Lucy).") var deblur: DaemonConfig.Deblur = .off
+    @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur).") var model: String?
+    @Option(help: "Model manifest (score, --deblur msa).") var manifest = "models/manifest.json"
     @Option(help: "Seed of the score sampler.") var seed: UInt64 = 0
     @Option(help: "Lowest frequency used, Hz.") var minFreq = 80e3
     @Option(help: "Highest frequency used, Hz (default: the receive bandwidth).") var maxFreq: Double?
@@ -57,6 +60,7 @@ struct ReconstructCommand: ParsableCommand {
     func validate() throws {
         if method != .xspace && sm == nil { throw ValidationError("--method \(method.rawValue) needs --sm SM.mdf") }
         if method == .xspace && sm != nil { throw ValidationError("--method xspace does not use a system matrix; drop --sm") }
+        if deblur != .off && method != .xspace { throw ValidationError("--deblur deblurs x-space images; it needs --method xspace") }
         guard average >= 1 else { throw ValidationError("--average must be at least 1") }
         if let lambda, !(lambda >= 0) { throw ValidationError("--lambda must be 0 or more") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
@@ -87,7 +91,7 @@ struct ReconstructCommand: ParsableCommand {
                                                   frames: selectedFrames.map { Int64($0 + 1) }, average: average)
         let reconstruction: MDF.Reconstruction
         if method == .xspace {
-            reconstruction = try xSpace(file, prepared: prepared)
+            reconstruction = try xSpace(file, prepared: prepared, parameters: &parameters)
         } else {
             reconstruction = try systemMatrix(prepared: prepared, measurementFile: file, parameters: &parameters)
         }
@@ -158,7 +162,7 @@ struct ReconstructCommand: ParsableCommand {
         var settings = ScoreSampler.Parameters(seed: seed)
         settings.lambda = lambda ?? settings.lambda
         settings.steps = iterations ?? settings.steps
-        let sampler = try ScoreSampler(model: LearnedModel(named: model, manifestPath: manifest, kind: ScoreSampler.kind))
+        let sampler = try ScoreSampler(model: LearnedModel(named: model ?? "score-openmpi2d", manifestPath: manifest, kind: ScoreSampler.kind))
         let reconstruction = try ScoreReconstruction(matrix: matrix, grid: grid, sampler: sampler, parameters: settings)
         let images = try reconstruction.reconstruct(u)
         parameters.lambda = settings.lambda
@@ -172,18 +176,23 @@ struct ReconstructCommand: ParsableCommand {
         return SolverResult(images: images, residuals: residuals, effectiveLambda: settings.lambda * reconstruction.svd.lambdaScale)
     }
 
-    private func xSpace(_ file: MDFFile, prepared: NDArray<Float>) throws -> MDF.Reconstruction {
+    private func xSpace(_ file: MDFFile, prepared: NDArray<Float>, parameters: inout ReconstructionParameters) throws -> MDF.Reconstruction {
         let (scanner, preset) = try ReconstructionInputs.xSpaceScanner(file, recorded: ReconstructionInputs.recordedScanner(measurement))
         if let preset {
             printError("note: \(measurement) does not record particle and image grid; using those of the \(preset.rawValue) preset")
         }
         let reco = try XSpaceReconstruction(scanner: scanner)
         let plan = reco.plan()
+        let deblurring = try DeblurMethod.named(deblur, model: model ?? "msa-deblur", manifest: manifest)
+        let kernel = try deblurring?.kernel(for: scanner)
+        parameters.deblur = deblurring?.provenance
         let (q, c, v) = (prepared.shape[0], prepared.shape[1], prepared.shape[2])
         var images: [Float] = []
         for frame in 0..<q {
             let period = prepared.storage[(frame * c * v)..<((frame + 1) * c * v)].map(Double.init)
-            images += try XSpaceReconstruction.apply(plan, to: period, shape: [c, v]).storage.map(Float.init)
+            var image = try XSpaceReconstruction.apply(plan, to: period, shape: [c, v])
+            if let deblurring { image = try deblurring.deblur(image, kernel: kernel) }
+            images += image.storage.map(Float.init)
         }
         let voxels = scanner.imageSize.reduce(1, *)
         return MDF.Reconstruction(data: .float32(NDArray(shape: [q, voxels, 1], storage: images)), fieldOfView: scanner.fieldOfView,

@@ -13,16 +13,22 @@ struct SimulateDataset: ParsableCommand {
             Kinds (record i uses seed + i, so a set can be regenerated or extended exactly):
               denoise  /input, /target: two noisy periods of one phantom's signal (C x V, volts),
                        /clean: the noise-free period. Default preset denoise-paper, digits.
-              deblur   /native: x-space image at --preset (default deblur-paper-3T), /sharp: the
-                       Richardson-Lucy deconvolved x-space image at --label-preset (deblur-paper-6T),
-                       /phantom. With --unpaired, /sharp comes from a different phantom (seed + count + i).
+              deblur   /native: x-space image at --preset (default deblur-paper-3T) with noise at --snr,
+                       /sharp: the Richardson-Lucy deconvolved noise-free x-space image at --label-preset
+                       (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
+                       --unpaired, /sharp comes from a different phantom (seed + count + i).
               smsr     per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
                        every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
                        (every --factor-th grid point), with /sm, /channel, /frequency.
               score    /phantom (--grid x --grid, default 19) and /signal (C x V) of openmpi-2d.
 
+            --phantom takes a comma-separated list: record i draws kind i mod n. A resolution
+            phantom in a dataset has a gap drawn from 1.0-3.4 mm. --snr takes a value or a range
+            LO...HI, drawn uniformly per record.
+
             Example:
               magpie simulate dataset denoise --count 8000 --snr 15 --sir 5 -o denoise.h5
+              magpie simulate dataset deblur --count 1000 --phantom resolution,vessels,tumor,shapes --snr 20...30 -o phantoms.h5
             """
     )
 
@@ -32,8 +38,8 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Records (SMs for smsr).") var count = 100
     @Option(help: "Scanner preset (default depends on the kind).") var preset: ScannerPreset?
     @Option(help: "Label scanner for deblur.") var labelPreset: ScannerPreset = .deblurPaper6T
-    @Option(help: "Phantom kind (default digits; tumor for score).") var phantom: PhantomKind?
-    @Option(help: "Gaussian noise, SNR in dB.") var snr: Double?
+    @Option(help: "Phantom kinds, comma-separated (default digits; tumor for score).", transform: PhantomKind.list) var phantom: [PhantomKind]?
+    @Option(help: "Gaussian noise, SNR in dB: a value or a range LO...HI.") var snr: DecibelRange?
     @Option(help: "Harmonic interference, SIR in dB.") var sir: Double?
     @Option(help: "Seed of record 0.") var seed: UInt64 = 0
     @Option(help: "Downsampling factor of /low for smsr (2, 4 or 8).") var factor = 4
@@ -69,16 +75,28 @@ struct SimulateDataset: ParsableCommand {
 
     private func record(_ i: Int) -> UInt64 { seed &+ UInt64(i) }
 
+    private func noise(_ i: Int) -> NoiseModel {
+        NoiseModel(snr: snr?.draw(seed: record(i)), sir: sir, backgroundLevel: 0)
+    }
+
+    /// Record i's phantom: kinds cycle through --phantom; a resolution phantom gets a random gap.
+    private func phantom(_ i: Int, _ generator: PhantomGenerator, default kind: PhantomKind, seed: UInt64) throws -> NDArray<Double> {
+        let kinds = phantom ?? [kind], kind = kinds[i % kinds.count]
+        var random = SeededRandom(seed: seed ^ 0xC0FFEE)
+        let options = kind == .resolution ? PhantomOptions(gap: random.uniform(1.0...3.4)) : PhantomOptions()
+        return try generator.render(kind, seed: seed, options: options)
+    }
+
     private func denoise(_ file: HDF5File) throws {
         let scanner = (preset ?? .denoisePaper).scanner
         let shape = [scanner.receive.count, scanner.samplesPerPeriod]
         let input = try file.createAppendable("/input", of: Float.self, frameShape: shape)
         let target = try file.createAppendable("/target", of: Float.self, frameShape: shape)
         let clean = try file.createAppendable("/clean", of: Float.self, frameShape: shape)
-        let simulator = try MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: snr, sir: sir, backgroundLevel: 0))
         let generator = PhantomGenerator(scanner: scanner)
         for i in 0..<count {
-            let image = try generator.render(phantom ?? .digits, seed: record(i)).map { $0 * 0.1 }
+            let simulator = try MeasurementSimulator(scanner: scanner, noise: noise(i))
+            let image = try phantom(i, generator, default: .digits, seed: record(i)).map { $0 * 0.1 }
             let scan = try simulator.scan(concentration: image, foregroundFrames: 2, backgroundFrames: 0, seed: record(i))
             let frame = shape.reduce(1, *)
             try input.append(NDArray(shape: [1] + shape, storage: Array(scan.frames.storage[0..<frame])))
@@ -97,28 +115,38 @@ struct SimulateDataset: ParsableCommand {
         let native = try file.createAppendable("/native", of: Float.self, frameShape: shape)
         let sharp = try file.createAppendable("/sharp", of: Float.self, frameShape: shape)
         let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: shape)
-        let noise = NoiseModel(snr: snr, sir: sir, backgroundLevel: 0)
-        let low = try MeasurementSimulator(scanner: scanner, noise: noise), high = try MeasurementSimulator(scanner: label, noise: noise)
+        let snrs = try file.createAppendable("/snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
+        Progress.note("computing the pixel signals of \(scanner.name) and \(label.name)")
+        let lowBasis = SignalBasis(simulator: try SignalSimulator(scanner: scanner))
+        let highBasis = SignalBasis(simulator: try SignalSimulator(scanner: label))
         let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = try XSpaceReconstruction(scanner: label)
         let (lowPlan, highPlan) = (lowReco.plan(), highReco.plan())
         let highKernel = LangevinPSF.kernel(scanner: label)
         let generator = PhantomGenerator(scanner: scanner)
-        func image(_ simulator: MeasurementSimulator, _ reco: XSpaceReconstruction, _ plan: XSpaceReconstruction.Plan,
-                   _ concentration: NDArray<Double>, _ seed: UInt64) throws -> NDArray<Double> {
-            let scan = try simulator.scan(concentration: concentration, foregroundFrames: 1, backgroundFrames: 0, seed: seed)
-            return try reco.reconstruct(scan.frames.reshaped([scan.frames.shape[1], scan.frames.shape[2]]).map(Double.init), plan: plan)
-        }
-        for i in 0..<count {
-            let kind = phantom ?? .digits
-            let x = try generator.render(kind, seed: record(i))
-            let y = unpaired ? try generator.render(kind, seed: record(count + i)) : x
-            let nativeImage = try image(low, lowReco, lowPlan, x.map { $0 * 0.1 }, record(i))
-            let labelImage = try image(high, highReco, highPlan, y.map { $0 * 0.1 }, record(i) ^ 0x5A5A)
-            let sharpImage = Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: 30)
-            try native.append(normalised(nativeImage.storage, shape))
-            try sharp.append(normalised(sharpImage.storage, shape))
-            try phantoms.append(NDArray(shape: [1] + shape, storage: x.storage.map(Float.init)))
-            Progress.report("deblur records", i + 1, count)
+        let block = 32
+        for start in stride(from: 0, to: count, by: block) {
+            let indices = Array(start..<min(start + block, count))
+            let x = try indices.map { try phantom($0, generator, default: .digits, seed: record($0)) }
+            let y = unpaired ? try indices.map { try phantom($0, generator, default: .digits, seed: record(count + $0)) } : x
+            let lowSignals = try lowBasis.voltages(concentrations: x.map { $0.map { $0 * 0.1 } })
+            let highSignals = try highBasis.voltages(concentrations: y.map { $0.map { $0 * 0.1 } })
+            // Records are independent: the noise, both reconstructions and the deconvolution run on all cores.
+            let noises = indices.map(noise)
+            let seeds = indices.map(record)
+            let images = try parallelMap(indices.count) { k in
+                let scan = try MeasurementSimulator(scanner: scanner, noise: noises[k])
+                    .scan(signal: lowSignals[k], foregroundFrames: 1, backgroundFrames: 0, seed: seeds[k])
+                let nativeImage = try lowReco.reconstruct(scan.frames.reshaped(Array(scan.frames.shape.dropFirst())).map(Double.init), plan: lowPlan)
+                let labelImage = try highReco.reconstruct(highSignals[k], plan: highPlan)
+                return (nativeImage, Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: 30))
+            }
+            for (k, i) in indices.enumerated() {
+                try native.append(normalised(images[k].0.storage, shape))
+                try sharp.append(normalised(images[k].1.storage, shape))
+                try phantoms.append(NDArray(shape: [1] + shape, storage: x[k].storage.map(Float.init)))
+                try snrs.append(NDArray(shape: [1, 1], storage: [Float(noises[k].snr ?? .infinity)]))
+                Progress.report("deblur records", i + 1, count)
+            }
         }
     }
 
@@ -144,7 +172,7 @@ struct SimulateDataset: ParsableCommand {
             base.gradient = [gradient, gradient, 2 * gradient]
             for d in base.drive.indices { base.drive[d].amplitude = fov[base.drive[d].axis] * gradient / 2 }
             base.particle.coreDiameter = random.uniform(20...35) * 1e-9
-            let simulated = try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: NoiseModel(snr: snr, backgroundLevel: 0))
+            let simulated = try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: NoiseModel(snr: snr?.draw(seed: record(i)), backgroundLevel: 0))
                 .simulate(backgroundFrames: 10, seed: record(i))
             let (channels, frequencies, frames) = (simulated.data.shape[1], simulated.data.shape[2], simulated.data.shape[3])
             let snr = simulated.estimatedSNR
@@ -175,14 +203,44 @@ struct SimulateDataset: ParsableCommand {
         scanner.imageSize = [grid, grid, 1]
         let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: [grid, grid])
         let signals = try file.createAppendable("/signal", of: Float.self, frameShape: [scanner.receive.count, scanner.samplesPerPeriod])
-        let simulator = try MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: snr, sir: sir, backgroundLevel: 0))
         let generator = PhantomGenerator(scanner: scanner)
         for i in 0..<count {
-            let image = try generator.render(phantom ?? .tumor, seed: record(i))
+            let simulator = try MeasurementSimulator(scanner: scanner, noise: noise(i))
+            let image = try phantom(i, generator, default: .tumor, seed: record(i))
             let scan = try simulator.scan(concentration: image.map { $0 * 0.1 }, foregroundFrames: 1, backgroundFrames: 0, seed: record(i))
             try phantoms.append(NDArray(shape: [1, grid, grid], storage: image.storage.map(Float.init)))
             try signals.append(scan.frames)
             Progress.report("score records", i + 1, count)
+        }
+    }
+}
+
+/// An SNR in dB, fixed or drawn uniformly per record from LO...HI.
+struct DecibelRange: ExpressibleByArgument {
+    let range: ClosedRange<Double>
+
+    init?(argument: String) {
+        let parts = argument.components(separatedBy: "...").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), let lower = parts.first!, let upper = parts.last!, lower.isFinite, upper.isFinite, lower <= upper
+        else { return nil }
+        range = lower...upper
+    }
+
+    func draw(seed: UInt64) -> Double {
+        guard range.lowerBound < range.upperBound else { return range.lowerBound }
+        var random = SeededRandom(seed: seed ^ 0x5EED_D0B1)
+        return random.uniform(range)
+    }
+}
+
+extension PhantomKind {
+    /// "digits" or "resolution,vessels,...": the kinds a dataset cycles through.
+    static func list(_ argument: String) throws -> [PhantomKind] {
+        try argument.split(separator: ",").map { name in
+            guard let kind = PhantomKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown phantom '\(name)'; known: \(PhantomKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
         }
     }
 }

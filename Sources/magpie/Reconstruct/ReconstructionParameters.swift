@@ -21,6 +21,8 @@ struct ReconstructionParameters {
     /// The learned model used ("name sha256 ..."), and the sampler's seed.
     var model: String?
     var seed: UInt64?
+    /// The deblurring applied to each x-space image (with the model's sha256 for a learned one).
+    var deblur: String?
     /// Per image, ||S x - u|| / ||u|| after each iteration.
     var residuals: [[Double]] = []
     var unit = "a.u."
@@ -62,6 +64,7 @@ struct ReconstructionParameters {
         if let effectiveLambda { try file.write(scalar: effectiveLambda, to: "\(g)/effectiveLambda") }
         if let iterations { try file.write(scalar: Int64(iterations), to: "\(g)/iterations") }
         if let model { try file.write(model, to: "\(g)/model") }
+        if let deblur { try file.write(deblur, to: "\(g)/deblur") }
         if let seed { try file.write(scalar: Int64(bitPattern: seed), to: "\(g)/seed") }
         if let width = residuals.first?.count, width > 0 {
             try file.write(NDArray(shape: [residuals.count, width], storage: residuals.flatMap { $0 }), to: "\(g)/residuals")

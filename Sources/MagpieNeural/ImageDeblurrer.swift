@@ -1,0 +1,43 @@
+import MagpieCore
+
+/// A learned deblurring network for native x-space images (MSA-transformer, or the compact
+/// Restormer it is compared with): one image [1, 1, H, W] in, the deblurred image out.
+///
+/// The network was trained on images of a fixed grid and field of view scaled to a maximum of 1.
+/// An image of another grid is resampled bilinearly onto the model's grid, scaled to a maximum of 1,
+/// deblurred, scaled back and resampled back to its own grid. The blur it removes is that of the
+/// scanner it was trained for (the manifest's `scanner`); on another scanner it is an approximation.
+public final class ImageDeblurrer {
+    public static let kind = "image-deblurrer"
+    public let model: LearnedModel
+    /// The model's grid: rows, columns.
+    public let rows: Int, columns: Int
+
+    public init(model: LearnedModel) throws {
+        let shape = model.entry.input.shape
+        guard model.entry.kind == Self.kind, shape.count == 4, shape[1] == 1, shape[2] > 0, shape[3] > 0 else {
+            throw NeuralError.shape(model: model.name, reason: "an image deblurrer takes [1, 1, rows, columns], the manifest says \(shape)")
+        }
+        self.model = model
+        (rows, columns) = (shape[2], shape[3])
+    }
+
+    public convenience init(named name: String, manifestPath: String) throws {
+        try self.init(model: LearnedModel(named: name, manifestPath: manifestPath, kind: Self.kind))
+    }
+
+    /// Deblurs a 2D image [rows, columns] (any grid, any scale; negative values are clipped to 0).
+    public func deblur(_ image: NDArray<Double>) throws -> NDArray<Double> {
+        guard image.rank == 2 || (image.rank == 3 && image.shape[0] == 1) else {
+            throw NeuralError.shape(model: model.name, reason: "deblurs 2D images, got shape \(image.shape)")
+        }
+        let (inRows, inColumns) = (image.shape[image.rank - 2], image.shape[image.rank - 1])
+        let onGrid = image.reshaped([inRows, inColumns]).resampled(rows: rows, columns: columns)
+        let peak = onGrid.storage.max() ?? 0
+        guard peak > 0, peak.isFinite else { return image.map { _ in 0 } }
+        let input = NDArray(shape: [1, 1, rows, columns], storage: onGrid.storage.map { Float(max($0, 0) / peak) })
+        let output = try model.run(input)
+        let deblurred = NDArray(shape: [rows, columns], storage: output.storage.map { Double(max($0, 0)) * peak })
+        return deblurred.resampled(rows: inRows, columns: inColumns).reshaped(image.shape)
+    }
+}

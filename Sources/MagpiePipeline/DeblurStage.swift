@@ -1,0 +1,83 @@
+import MagpieCore
+import MagpieNeural
+import MagpieReco
+
+/// How a native x-space image is deblurred: the learned MSA-transformer (or another image
+/// deblurrer from the manifest), or a classical deconvolution by the scanner's Langevin PSF.
+public enum DeblurMethod {
+    case learned(ImageDeblurrer)
+    /// Wiener filter with noise-to-signal power ratio k.
+    case wiener(noiseToSignal: Double)
+    case richardsonLucy(iterations: Int)
+
+    /// Defaults chosen on the deblur validation set (`magpie bench deblur`, docs/BENCHMARKS.md).
+    public static var wienerDefault: DeblurMethod { .wiener(noiseToSignal: 1e-2) }
+    public static var richardsonLucyDefault: DeblurMethod { .richardsonLucy(iterations: 10) }
+
+    /// The method a config or command line names; nil for "off". A learned model is loaded and verified.
+    public static func named(_ choice: DaemonConfig.Deblur, model: String, manifest: String) throws -> DeblurMethod? {
+        switch choice {
+        case .off: return nil
+        case .wiener: return wienerDefault
+        case .rl: return richardsonLucyDefault
+        case .msa: return .learned(try ImageDeblurrer(named: model, manifestPath: manifest))
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case let .learned(deblurrer): return deblurrer.model.name
+        case let .wiener(k): return "Wiener (k \(k))"
+        case let .richardsonLucy(iterations): return "Richardson-Lucy (\(iterations) iterations)"
+        }
+    }
+
+    /// What a file records of it: the name, and for a learned model its sha256.
+    public var provenance: String {
+        if case let .learned(deblurrer) = self { return "\(name) sha256 \(deblurrer.model.entry.sha256)" }
+        return name
+    }
+
+    /// The PSF the classical methods divide out (2D scanners only); nil for the learned one.
+    public func kernel(for scanner: MPIScanner) throws -> NDArray<Double>? {
+        if case .learned = self { return nil }
+        guard scanner.imageSize[0] > 1, scanner.imageSize[1] > 1, scanner.imageSize[2] == 1 else {
+            throw PipelineError.config("deblurring takes 2D images; \(scanner.name) images \(scanner.imageSize)")
+        }
+        return LangevinPSF.kernel(scanner: scanner)
+    }
+
+    /// Deblurs a native image [ny, nx] (or [1, ny, nx]); `kernel` from `kernel(for:)`.
+    public func deblur(_ image: NDArray<Double>, kernel: NDArray<Double>?) throws -> NDArray<Double> {
+        let plane = image.reshaped(Array(image.shape.suffix(2)))
+        let result: NDArray<Double>
+        switch self {
+        case let .learned(deblurrer): result = try deblurrer.deblur(plane)
+        case let .wiener(k): result = Deconvolution.wiener(plane, kernel: kernel!, noiseToSignal: k)
+        case let .richardsonLucy(iterations): result = Deconvolution.richardsonLucy(plane, kernel: kernel!, iterations: iterations)
+        }
+        return result.reshaped(image.shape)
+    }
+}
+
+/// Deblurs each reconstructed x-space image (after the reconstruction stage).
+public final class DeblurStage: FrameStage {
+    public let name = "deblur"
+    public let method: DeblurMethod
+    private var kernel: NDArray<Double>?
+
+    public init(_ method: DeblurMethod) {
+        self.method = method
+    }
+
+    public func begin(_ scan: ScanContext) throws {
+        let scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: nil).scanner
+        kernel = try method.kernel(for: scanner)
+    }
+
+    public func process(_ item: inout WorkItem) throws -> Bool {
+        guard let image = item.image else { return true }
+        item.image = try method.deblur(image.map(Double.init), kernel: kernel).map(Float.init)
+        return true
+    }
+}

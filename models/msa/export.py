@@ -1,0 +1,87 @@
+"""Exports a trained deblurring checkpoint (MSA-transformer or compact Restormer) as TorchScript
+(scripted) into models/msa/, with check data (the first test image and the module's output on
+it: the Swift/Python parity test) and its entry in a manifest (default models/manifest.json),
+including PSNR and SSIM on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs
+clipped to [0, 1]), computed as `magpie bench deblur` computes them.
+
+    /usr/bin/python3 models/msa/export.py CKPT --name msa-deblur --test digits.h5 phantoms.h5 [--manifest M]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from model import build
+from train import load
+
+MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, MODELS)
+from manifest import add_entry  # noqa: E402
+
+DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, MDTA-LCA x 3 at 1/2 scale",
+                "restormer": "compact Restormer (comparison network for the MSA-transformer)"}
+
+
+def evaluate(module, path):
+    native, sharp = load(path)
+    psnrs, ssims = [], []
+    with torch.no_grad():
+        for i in range(len(native)):
+            out = module(native[i:i + 1]).clamp(0, 1)[0, 0].numpy().astype(np.float64)
+            ref = sharp[i, 0].numpy().astype(np.float64)
+            psnrs.append(peak_signal_noise_ratio(ref, out, data_range=1))
+            ssims.append(structural_similarity(ref, out, data_range=1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+    return {"images": len(native), "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scanner", default="deblur-paper-3T")
+    p.add_argument("--test", nargs="+", required=True)
+    p.add_argument("--data", default="models/msa/datasets.sh", help="the commands that wrote the training data")
+    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
+    p.add_argument("--version", type=int, default=1)
+    a = p.parse_args()
+
+    torch.set_num_threads(2)
+    ckpt = torch.load(a.checkpoint)
+    recipe = ckpt["recipe"]
+    model = build(recipe["arch"], recipe["width"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    scripted = torch.jit.script(model)
+    folder = os.path.dirname(os.path.abspath(a.manifest))
+    file = os.path.join(folder, "msa", f"{a.name}.pt")
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    scripted.save(file)
+
+    loaded = torch.jit.load(file)
+    native, _ = load(a.test[0], 1)
+    with torch.no_grad():
+        check_output = loaded(native)
+        worst = (check_output - model(native)).abs().max().item()
+    assert worst < 1e-5, f"the scripted module differs from the network by {worst}"
+    h, w = native.shape[-2:]
+    parameters = sum(q.numel() for q in model.parameters())
+    metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
+    metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output clipped to [0, 1] against /sharp; " \
+                             "the comparison with other methods and latency: docs/BENCHMARKS.md (magpie bench deblur)"
+    training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters, description=DESCRIPTIONS[recipe["arch"]])
+    entry = {"name": a.name, "kind": "image-deblurrer", "file": f"msa/{a.name}.pt", "version": a.version,
+             "input": {"shape": [1, 1, h, w], "unit": "1",
+                       "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},
+             "output": {"shape": [1, 1, h, w], "unit": "1",
+                        "normalisation": "deblurred image on the label's scale (the deconvolved 6 T/m image scaled to a maximum of 1)"},
+             "scanner": a.scanner, "training": training, "metrics": metrics}
+    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
