@@ -62,6 +62,28 @@ class Simulate(unittest.TestCase):
             self.assertEqual(f["/phantom"].shape, (2, 19, 19))
             self.assertEqual(f["/signal"].shape, (2, 2, 1632))
 
+    def test_deblur_dataset_draws_snr_and_cycles_phantom_kinds(self):
+        # openmpi-2d for both images keeps it quick in a debug build; the papers' presets are 120 x 120.
+        result = magpie("simulate", "dataset", "deblur", "--preset", "openmpi-2d", "--label-preset", "openmpi-2d",
+                        "--phantom", "resolution,vessels", "--snr", "20...30", "--count", "3", "--seed", "5", "-o", self.path("deblur.h5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("deblur.h5"), "r") as f:
+            self.assertEqual(f["/native"].shape, (3, 64, 64))
+            snr = f["/snr"][:, 0]
+            self.assertTrue(((snr >= 20) & (snr <= 30)).all() and len(set(snr.tolist())) == 3)
+            for name in ("native", "sharp"):
+                np.testing.assert_allclose(f[name][()].max(axis=(1, 2)), 1, rtol=1e-6)
+            phantom = f["/phantom"][()]
+            # Records 0 and 2 are resolution phantoms (two straight bars: every row within them alike), 1 a vessel.
+            rows = phantom[:, 24:40]
+            self.assertTrue(np.allclose(rows[0], rows[0][0]) and np.allclose(rows[2], rows[2][0]))
+            self.assertFalse(np.allclose(rows[1], rows[1][0]))
+        for bad, says in ((["--snr", "30...20"], "--snr"), (["--phantom", "digits,teapot"], "teapot")):
+            result = magpie("simulate", "dataset", "deblur", "--preset", "openmpi-2d", "--label-preset", "openmpi-2d", "--count", "1",
+                            *bad, "-o", self.path("bad.h5"))
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(says, result.stderr)
+
     def test_bad_options_are_refused(self):
         self.assertNotEqual(magpie("simulate", "dataset", "smsr", "--factor", "3", "-o", self.path("x.h5")).returncode, 0)
         self.assertNotEqual(magpie("simulate", "measurement", "--preset", "no-such-scanner", "-o", self.path("x.mdf")).returncode, 0)
