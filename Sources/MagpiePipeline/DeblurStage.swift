@@ -11,8 +11,8 @@ public enum DeblurMethod {
     case richardsonLucy(iterations: Int)
 
     /// Defaults chosen on the deblur validation set (`magpie bench deblur`, docs/BENCHMARKS.md).
-    public static var wienerDefault: DeblurMethod { .wiener(noiseToSignal: 1e-2) }
-    public static var richardsonLucyDefault: DeblurMethod { .richardsonLucy(iterations: 10) }
+    public static var wienerDefault: DeblurMethod { .wiener(noiseToSignal: 1e-4) }
+    public static var richardsonLucyDefault: DeblurMethod { .richardsonLucy(iterations: 40) }
 
     /// The method a config or command line names; nil for "off". A learned model is loaded and verified.
     public static func named(_ choice: DaemonConfig.Deblur, model: String, manifest: String) throws -> DeblurMethod? {
