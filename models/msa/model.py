@@ -155,8 +155,8 @@ class MSATBlock(nn.Module):
 
 class Upsample(nn.Module):
     """Transpose convolution with kernel = stride = 2, computed as the same linear map: a 1x1
-    convolution to 4 x out channels and a pixel shuffle (PyTorch's CPU transpose convolution is
-    ~50x slower)."""
+    convolution to 4 x out channels and a pixel shuffle (PyTorch's CPU transpose convolution,
+    slow_conv_transpose2d, took 363 ms of a 2.4 s training step in the profiler)."""
 
     def __init__(self, dim_in: int, dim_out: int):
         super().__init__()
