@@ -78,6 +78,15 @@ class Simulate(unittest.TestCase):
             rows = phantom[:, 24:40]
             self.assertTrue(np.allclose(rows[0], rows[0][0]) and np.allclose(rows[2], rows[2][0]))
             self.assertFalse(np.allclose(rows[1], rows[1][0]))
+        # The bench reads these files; a file of another kind is refused with what it lacks.
+        result = magpie("bench", "deblur", "--test", self.path("deblur.h5"), "--validation", self.path("deblur.h5"),
+                        "--tune-count", "1", "--timing-count", "1", "--markdown")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(result.stdout.strip().splitlines()), 3)  # native, Wiener, Richardson-Lucy
+        self.assertEqual(magpie("simulate", "dataset", "score", "--count", "1", "-o", self.path("score1.h5")).returncode, 0)
+        result = magpie("bench", "deblur", "--test", self.path("score1.h5"), "--validation", self.path("deblur.h5"))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("/native", result.stderr)
         for bad, says in ((["--snr", "30...20"], "--snr"), (["--phantom", "digits,teapot"], "teapot")):
             result = magpie("simulate", "dataset", "deblur", "--preset", "openmpi-2d", "--label-preset", "openmpi-2d", "--count", "1",
                             *bad, "-o", self.path("bad.h5"))

@@ -1,0 +1,28 @@
+import Foundation
+import MagpieCore
+import MagpieNeural
+import Testing
+
+@Suite struct ImageDeblurrerTests {
+    /// On its own grid and scale the deblurrer is the network (the check data); on another grid and
+    /// scale it keeps the image's shape and scales the result with the input.
+    @Test func resamplesAndRescalesAroundTheNetwork() throws {
+        let deblurrer = try ImageDeblurrer(named: "msa-deblur", manifestPath: committedManifest)
+        let check = try #require(try deblurrer.model.checkData())
+        let image = NDArray(shape: [deblurrer.rows, deblurrer.columns], storage: check.input.storage.map(Double.init))
+        let direct = try deblurrer.deblur(image)
+        let expected = check.output.storage.map { Double(max($0, 0)) }
+        #expect(zip(direct.storage, expected).allSatisfy { abs($0 - $1) <= 1e-4 })
+        let doubled = try deblurrer.deblur(image.map { $0 * 2 })
+        #expect(zip(doubled.storage, direct.storage).allSatisfy { abs($0 - 2 * $1) <= 1e-6 })
+        let small = try deblurrer.deblur(image.resampled(rows: 64, columns: 64).reshaped([1, 64, 64]))
+        #expect(small.shape == [1, 64, 64] && small.storage.allSatisfy { $0.isFinite && $0 >= 0 })
+    }
+
+    @Test func refusesOtherKindsAndShapes() throws {
+        #expect(throws: NeuralError.self) { try ImageDeblurrer(named: "score-openmpi2d", manifestPath: committedManifest) }
+        let deblurrer = try ImageDeblurrer(named: "msa-deblur", manifestPath: committedManifest)
+        #expect(throws: NeuralError.self) { try deblurrer.deblur(NDArray(repeating: 1, shape: [2, 8, 8])) }
+        #expect(throws: NeuralError.self) { try deblurrer.deblur(NDArray(repeating: 1, shape: [64])) }
+    }
+}
