@@ -55,6 +55,7 @@ def main():
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", help="start from these weights (a checkpoint or an exported TorchScript model)")
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
 
@@ -64,6 +65,9 @@ def main():
     native, sharp = load(a.train)
     val_native, val_sharp = load(a.val, a.val_count)
     model = build(a.arch, a.width)
+    if a.init:
+        source = torch.load(a.init)["state_dict"] if a.init.endswith(".ckpt") else torch.jit.load(a.init).state_dict()
+        model.load_state_dict(source)
     criterion = DeblurLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.5, 0.999))
     print(f"{a.arch}: {len(native)} training pairs, {len(val_native)} validation, "
@@ -80,7 +84,7 @@ def main():
     budget = a.minutes * 60
     start, step, best, history = time.time(), 0, -math.inf, []
     recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "lr", "lr_end",
-                                          "minutes", "threads", "seed")}
+                                          "minutes", "threads", "seed", "init")}
     recipe.update(optimizer="Adam (0.5, 0.999), cosine decay lr -> lr_end over the time budget",
                   loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
     while time.time() - start < budget:

@@ -19,7 +19,8 @@ struct SimulateDataset: ParsableCommand {
                        --unpaired, /sharp comes from a different phantom (seed + count + i).
               smsr     per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
                        every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
-                       (every --factor-th grid point), with /sm, /channel, /frequency.
+                       (every --factor-th grid point), with /sm, /channel, /frequency and /snr. With --snr,
+                       /clean holds the same frequency of the noise-free SM (same particle and gradient).
               score    /phantom (--grid x --grid, default 19) and /signal (C x V) of openmpi-2d.
 
             --phantom takes a comma-separated list: record i draws kind i mod n. A resolution
@@ -162,9 +163,11 @@ struct SimulateDataset: ParsableCommand {
         guard size % factor == 0 else { throw ValidationError("grid \(size) is not divisible by --factor \(factor)") }
         let high = try file.createAppendable("/high", of: Float.self, frameShape: [2, size, size], framesPerChunk: 64)
         let low = try file.createAppendable("/low", of: Float.self, frameShape: [2, size / factor, size / factor], framesPerChunk: 64)
+        let clean = snr == nil ? nil : try file.createAppendable("/clean", of: Float.self, frameShape: [2, size, size], framesPerChunk: 64)
         let sm = try file.createAppendable("/sm", of: Int32.self, frameShape: [1], framesPerChunk: 256)
         let channelIndex = try file.createAppendable("/channel", of: Int32.self, frameShape: [1], framesPerChunk: 256)
         let frequencyIndex = try file.createAppendable("/frequency", of: Int32.self, frameShape: [1], framesPerChunk: 256)
+        let smSNR = try file.createAppendable("/snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         let fov = base.fieldOfView
         for i in 0..<count {
             var random = SeededRandom(seed: record(i))
@@ -172,15 +175,21 @@ struct SimulateDataset: ParsableCommand {
             base.gradient = [gradient, gradient, 2 * gradient]
             for d in base.drive.indices { base.drive[d].amplitude = fov[base.drive[d].axis] * gradient / 2 }
             base.particle.coreDiameter = random.uniform(20...35) * 1e-9
-            let simulated = try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: NoiseModel(snr: snr?.draw(seed: record(i)), backgroundLevel: 0))
-                .simulate(backgroundFrames: 10, seed: record(i))
+            func simulate(_ noise: NoiseModel) throws -> SimulatedSystemMatrix {
+                try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: noise).simulate(backgroundFrames: 10, seed: record(i))
+            }
+            let simulated = try simulate(NoiseModel(snr: snr?.draw(seed: record(i)), backgroundLevel: 0))
+            let noiseFree = clean == nil ? nil : try simulate(NoiseModel(backgroundLevel: 0))
             let (channels, frequencies, frames) = (simulated.data.shape[1], simulated.data.shape[2], simulated.data.shape[3])
             let snr = simulated.estimatedSNR
+            func image(_ sm: SimulatedSystemMatrix, _ row: Int) -> [Float] {
+                let values = sm.data.storage[row..<(row + size * size)]
+                return values.map(\.real) + values.map(\.imaginary)
+            }
             for c in 0..<channels {
                 for k in 1..<frequencies where snr[0, c, k] >= 5 {
                     let row = (c * frequencies + k) * frames
-                    let values = (0..<(size * size)).map { simulated.data.storage[row + $0] }
-                    let hr = values.map(\.real) + values.map(\.imaginary)
+                    let hr = image(simulated, row)
                     var lr: [Float] = []
                     for part in 0..<2 {
                         for y in stride(from: 0, to: size, by: factor) {
@@ -189,9 +198,11 @@ struct SimulateDataset: ParsableCommand {
                     }
                     try high.append(NDArray(shape: [1, 2, size, size], storage: hr))
                     try low.append(NDArray(shape: [1, 2, size / factor, size / factor], storage: lr))
+                    if let clean, let noiseFree { try clean.append(NDArray(shape: [1, 2, size, size], storage: image(noiseFree, row))) }
                     try sm.append(NDArray(shape: [1, 1], storage: [Int32(i)]))
                     try channelIndex.append(NDArray(shape: [1, 1], storage: [Int32(c)]))
                     try frequencyIndex.append(NDArray(shape: [1, 1], storage: [Int32(k)]))
+                    try smSNR.append(NDArray(shape: [1, 1], storage: [Float(min(snr[0, c, k], 1e9))]))
                 }
             }
             Progress.report("system matrices", i + 1, count)
