@@ -74,7 +74,7 @@ public struct DaemonConfig: Sendable, Equatable {
         } catch let error as TOMLParseError {
             throw PipelineError.config("\(source): \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
         }
-        var reader = Reader(table: table, source: source)
+        let reader = Reader(table: table, source: source)
         try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
         try reader.allow(keys: ["directory", "preview"], in: "output")
