@@ -83,7 +83,9 @@ def coarse_copy(fine, out, factor):
 
 
 def run(*args):
-    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(map(str, args))} failed:\n{result.stderr}")
 
 
 def images(path):
