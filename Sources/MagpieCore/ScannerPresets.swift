@@ -6,6 +6,8 @@ public enum ScannerPreset: String, CaseIterable, Sendable {
     case denoisePaper = "denoise-paper"
     case deblurPaper3T = "deblur-paper-3T"
     case deblurPaper6T = "deblur-paper-6T"
+    case dcganPaper3T = "dcgan-paper-3T"
+    case dcganPaper6T = "dcgan-paper-6T"
     case smsrPaper = "smsr-paper"
 
     public var scanner: MPIScanner {
@@ -41,6 +43,15 @@ public enum ScannerPreset: String, CaseIterable, Sendable {
                                    DriveChannel(axis: 1, amplitude: amplitude, divider: 101, phase: Double.pi / 2)],
                            samplingRate: 2.5e6, samplesPerPeriod: 10100, receive: [ReceiveChannel(axis: 0), ReceiveChannel(axis: 1)],
                            particle: Particle(coreDiameter: 20e-9, temperature: 293.15), imageSize: [120, 120, 1])
+        case .dcganPaper3T, .dcganPaper6T:
+            // DC-GAN paper: FOV 20 x 20 mm, 101 x 101 images. Chosen (the paper names no scanner): the
+            // MSA-transformer presets' particles and Lissajous, 3 T/m for the native ("low gradient")
+            // images and 6 T/m for the deconvolved domain.
+            var scanner = (self == .dcganPaper3T ? ScannerPreset.deblurPaper3T : .deblurPaper6T).scanner
+            scanner.name = rawValue
+            scanner.imageSize = [101, 101, 1]
+            for d in scanner.drive.indices { scanner.drive[d].amplitude = 0.020 * scanner.gradient[0] / 2 }
+            return scanner
         case .smsrPaper:
             // FSC-loss SM super-resolution paper: FFP Lissajous at 25 kHz and 24.75 kHz, FOV 32 x 32 mm,
             // grid 32 x 32, gradient 2-4 T/m, particles 20-35 nm; amplitude A = FOV G / 2.

@@ -8,7 +8,18 @@ import TOMLKit
 public struct DaemonConfig: Sendable, Equatable {
     public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, score, off }
     public enum Denoise: String, Sendable, CaseIterable { case off, ssd }
-    public enum Deblur: String, Sendable, CaseIterable { case off, msa, wiener, rl }
+    public enum Deblur: String, Sendable, CaseIterable {
+        case off, msa, dcgan, wiener, rl
+
+        /// The network a learned method loads unless a model is named; nil for the classical ones.
+        public var defaultModel: String? {
+            switch self {
+            case .msa: return "msa-deblur"
+            case .dcgan: return "dcgan-deblur"
+            case .off, .wiener, .rl: return nil
+            }
+        }
+    }
 
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
     public var endpoint: String
@@ -39,10 +50,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var iterations: Int?
     /// The score prior's name in the model manifest.
     public var scoreModel = "score-openmpi2d"
-    /// Deblurring of each x-space image: the MSA-transformer, Wiener or Richardson-Lucy.
+    /// Deblurring of each x-space image: the MSA-transformer, the DC-GAN, Wiener or Richardson-Lucy.
     public var deblur: Deblur = .off
-    /// The deblurring network's name in the model manifest (for deblur = "msa").
-    public var deblurModel = "msa-deblur"
+    /// The deblurring network's name in the model manifest (msa, dcgan); nil: the method's default.
+    public var deblurModel: String?
     /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
     public var queueLength = 64
     /// host:port of the Prometheus text endpoint; "" for none.
@@ -124,7 +135,7 @@ public struct DaemonConfig: Sendable, Equatable {
             }
             config.deblur = value
         }
-        config.deblurModel = try reader.string("pipeline", "deblur_model") ?? config.deblurModel
+        config.deblurModel = try reader.string("pipeline", "deblur_model")
         config.queueLength = try reader.int("pipeline", "queue", minimum: 1) ?? config.queueLength
         config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
         if [.kaczmarz, .cgnr, .score].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {

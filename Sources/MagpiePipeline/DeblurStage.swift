@@ -2,8 +2,8 @@ import MagpieCore
 import MagpieNeural
 import MagpieReco
 
-/// How a native x-space image is deblurred: the learned MSA-transformer (or another image
-/// deblurrer from the manifest), or a classical deconvolution by the scanner's Langevin PSF.
+/// How a native x-space image is deblurred: a learned image deblurrer from the manifest (the
+/// MSA-transformer, the DC-GAN's generator), or a classical deconvolution by the scanner's Langevin PSF.
 public enum DeblurMethod {
     case learned(ImageDeblurrer)
     /// Wiener filter with noise-to-signal power ratio k.
@@ -14,13 +14,14 @@ public enum DeblurMethod {
     public static var wienerDefault: DeblurMethod { .wiener(noiseToSignal: 1e-4) }
     public static var richardsonLucyDefault: DeblurMethod { .richardsonLucy(iterations: 40) }
 
-    /// The method a config or command line names; nil for "off". A learned model is loaded and verified.
-    public static func named(_ choice: DaemonConfig.Deblur, model: String, manifest: String) throws -> DeblurMethod? {
+    /// The method a config or command line names; nil for "off". A learned model (`model`, or the
+    /// choice's default) is loaded and verified.
+    public static func named(_ choice: DaemonConfig.Deblur, model: String?, manifest: String) throws -> DeblurMethod? {
         switch choice {
         case .off: return nil
         case .wiener: return wienerDefault
         case .rl: return richardsonLucyDefault
-        case .msa: return .learned(try ImageDeblurrer(named: model, manifestPath: manifest))
+        case .msa, .dcgan: return .learned(try ImageDeblurrer(named: model ?? choice.defaultModel!, manifestPath: manifest))
         }
     }
 

@@ -9,7 +9,7 @@ import Testing
         #expect(config.endpoint == "tcp://10.0.0.2:5555")
         #expect(config.socket == .sub && !config.bind && config.reconstruction == .xspace && config.subtractBackground)
         #expect(config.denoise == .off && config.denoiseModel == "denoiser-openmpi2d" && config.models == "models/manifest.json")
-        #expect(config.deblur == .off && config.deblurModel == "msa-deblur")
+        #expect(config.deblur == .off && config.deblurModel == nil)
         #expect(config.previewPath == "/var/lib/magpie/latest.png")
         #expect(config.metricsListen == "127.0.0.1:9464")
     }
@@ -39,6 +39,8 @@ import Testing
             """)
         let deblur = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"msa\"\ndeblur_model = \"msa-lab\"\n")
         #expect(deblur.deblur == .msa && deblur.deblurModel == "msa-lab")
+        let dcgan = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"dcgan\"\n")
+        #expect(dcgan.deblur == .dcgan && dcgan.deblurModel == nil && dcgan.deblur.defaultModel == "dcgan-deblur")
         #expect(config.socket == .pull && config.bind && config.highWaterMark == 5000)
         #expect(config.previewPath == nil && !config.subtractBackground)
         #expect(config.reconstruction == .kaczmarz && config.systemMatrix == "sm.mdf" && config.lambda == 0.05 && config.iterations == 2)
@@ -57,7 +59,7 @@ import Testing
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nqueue = 0", "queue must be at least 1"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndenoise = \"n2n\"", "denoise must be \"ssd\" or \"off\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
-        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"wiener\", \"rl\""),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"dcgan\", \"wiener\", \"rl\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"rl\"\nreconstruct = \"off\"", "needs reconstruct = \"xspace\""),
         ("[input\nendpoint = \"e\"", "line 1"),
     ])

@@ -135,7 +135,7 @@ class Reconstruct(unittest.TestCase):
     def test_deblur_sharpens_the_xspace_image_and_records_how(self):
         native, outputs = self.path("native.mdf"), {}
         self.run_ok(self.m, "--method", "xspace", "--average", "6", "-o", native)
-        for method in ("msa", "rl", "wiener"):
+        for method in ("msa", "dcgan", "rl", "wiener"):
             outputs[method] = self.path(f"deblur-{method}.mdf")
             self.run_ok(self.m, "--method", "xspace", "--average", "6", "--deblur", method, "-o", outputs[method])
             self.assertEqual(magpie("inspect", "--validate", outputs[method]).returncode, 0)
@@ -153,8 +153,9 @@ class Reconstruct(unittest.TestCase):
             self.assertGreater(concentration(image), 1.1 * concentration(blurred), method)
             self.assertGreater(np.corrcoef(image.ravel(), blurred.ravel())[0, 1], 0.5, method)
         self.assertTrue(recorded.startswith("Wiener"))
-        with h5py.File(outputs["msa"], "r") as f:
-            self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith("msa-deblur sha256 "))
+        for method in ("msa", "dcgan"):
+            with h5py.File(outputs[method], "r") as f:
+                self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith(f"{method}-deblur sha256 "))
 
     def test_deblur_refuses_what_it_cannot_use(self):
         out = self.path("deblur-bad.mdf")

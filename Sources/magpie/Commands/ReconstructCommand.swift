@@ -44,9 +44,11 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Tikhonov lambda, relative to ||S||_F^2 / N (default: 0.01 Kaczmarz, 0.02 CGNR, \(ScoreSampler.Parameters().lambda) score).") var lambda: Double?
     @Option(help: "Kaczmarz sweeps, CGNR iterations or score steps (default: 1 Kaczmarz, 100 CGNR, \(ScoreSampler.Parameters().steps) score).") var iterations: Int?
     @Option(help: "Keep rows whose calibration SNR is at least this (default: 2; 5 for score).") var snrThreshold: Double?
-    @Option(help: "Deblur each x-space image: off, msa (the MSA-transformer), wiener or rl (Richardson-Lucy).") var deblur: DaemonConfig.Deblur = .off
-    @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur).") var model: String?
-    @Option(help: "Model manifest (score, --deblur msa).") var manifest = "models/manifest.json"
+    @Option(help: "Deblur each x-space image: off, msa (the MSA-transformer), dcgan (the DC-GAN), wiener or rl (Richardson-Lucy).")
+    var deblur: DaemonConfig.Deblur = .off
+    @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur, dcgan-deblur).")
+    var model: String?
+    @Option(help: "Model manifest (score, --deblur msa or dcgan).") var manifest = "models/manifest.json"
     @Option(help: "Seed of the score sampler.") var seed: UInt64 = 0
     @Option(help: "Lowest frequency used, Hz.") var minFreq = 80e3
     @Option(help: "Highest frequency used, Hz (default: the receive bandwidth).") var maxFreq: Double?
@@ -183,7 +185,7 @@ struct ReconstructCommand: ParsableCommand {
         }
         let reco = try XSpaceReconstruction(scanner: scanner)
         let plan = reco.plan()
-        let deblurring = try DeblurMethod.named(deblur, model: model ?? "msa-deblur", manifest: manifest)
+        let deblurring = try DeblurMethod.named(deblur, model: model, manifest: manifest)
         let kernel = try deblurring?.kernel(for: scanner)
         parameters.deblur = deblurring?.provenance
         let (q, c, v) = (prepared.shape[0], prepared.shape[1], prepared.shape[2])

@@ -14,8 +14,8 @@ struct SimulateDataset: ParsableCommand {
               denoise  /input, /target: two noisy periods of one phantom's signal (C x V, volts),
                        /clean: the noise-free period. Default preset denoise-paper, digits.
               deblur   /native: x-space image at --preset (default deblur-paper-3T) with noise at --snr,
-                       /sharp: the Richardson-Lucy deconvolved noise-free x-space image at --label-preset
-                       (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
+                       /sharp: the Richardson-Lucy deconvolved (--label-iterations) noise-free x-space image
+                       at --label-preset (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
                        --unpaired, /sharp comes from a different phantom (seed + count + i).
               smsr     per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
                        every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
@@ -24,7 +24,7 @@ struct SimulateDataset: ParsableCommand {
               score    /phantom (--grid x --grid, default 19) and /signal (C x V) of openmpi-2d.
 
             --phantom takes a comma-separated list: record i draws kind i mod n. A resolution
-            phantom in a dataset has a gap drawn from 1.0-3.4 mm. --snr takes a value or a range
+            phantom in a dataset has a gap drawn from 1.0-3.4 mm, or --gap. --snr takes a value or a range
             LO...HI, drawn uniformly per record.
 
             Example:
@@ -39,9 +39,11 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Records (SMs for smsr).") var count = 100
     @Option(help: "Scanner preset (default depends on the kind).") var preset: ScannerPreset?
     @Option(help: "Label scanner for deblur.") var labelPreset: ScannerPreset = .deblurPaper6T
+    @Option(help: "Richardson-Lucy iterations of the deblur label.") var labelIterations = 30
     @Option(help: "Phantom kinds, comma-separated (default digits; tumor for score).", transform: PhantomKind.list) var phantom: [PhantomKind]?
     @Option(help: "Gaussian noise, SNR in dB: a value or a range LO...HI.") var snr: DecibelRange?
     @Option(help: "Harmonic interference, SIR in dB.") var sir: Double?
+    @Option(help: "Edge-to-edge gap of resolution phantoms, mm (default: drawn from 1.0-3.4 per record).") var gap: Double?
     @Option(help: "Seed of record 0.") var seed: UInt64 = 0
     @Option(help: "Downsampling factor of /low for smsr (2, 4 or 8).") var factor = 4
     @Option(help: "Image grid for score.") var grid = 19
@@ -51,8 +53,10 @@ struct SimulateDataset: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard labelIterations >= 0 else { throw ValidationError("--label-iterations must be at least 0") }
         guard [2, 4, 8].contains(factor) else { throw ValidationError("--factor must be 2, 4 or 8") }
         guard grid >= 4 && grid <= 256 else { throw ValidationError("--grid must be between 4 and 256") }
+        if let gap, !(gap >= 0 && gap.isFinite) { throw ValidationError("--gap must be a length in mm, at least 0") }
     }
 
     func run() throws {
@@ -80,11 +84,11 @@ struct SimulateDataset: ParsableCommand {
         NoiseModel(snr: snr?.draw(seed: record(i)), sir: sir, backgroundLevel: 0)
     }
 
-    /// Record i's phantom: kinds cycle through --phantom; a resolution phantom gets a random gap.
+    /// Record i's phantom: kinds cycle through --phantom; a resolution phantom gets --gap or a random one.
     private func phantom(_ i: Int, _ generator: PhantomGenerator, default kind: PhantomKind, seed: UInt64) throws -> NDArray<Double> {
         let kinds = phantom ?? [kind], kind = kinds[i % kinds.count]
         var random = SeededRandom(seed: seed ^ 0xC0FFEE)
-        let options = kind == .resolution ? PhantomOptions(gap: random.uniform(1.0...3.4)) : PhantomOptions()
+        let options = kind == .resolution ? PhantomOptions(gap: gap ?? random.uniform(1.0...3.4)) : PhantomOptions()
         return try generator.render(kind, seed: seed, options: options)
     }
 
@@ -139,7 +143,7 @@ struct SimulateDataset: ParsableCommand {
                     .scan(signal: lowSignals[k], foregroundFrames: 1, backgroundFrames: 0, seed: seeds[k])
                 let nativeImage = try lowReco.reconstruct(scan.frames.reshaped(Array(scan.frames.shape.dropFirst())).map(Double.init), plan: lowPlan)
                 let labelImage = try highReco.reconstruct(highSignals[k], plan: highPlan)
-                return (nativeImage, Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: 30))
+                return (nativeImage, Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: labelIterations))
             }
             for (k, i) in indices.enumerated() {
                 try native.append(normalised(images[k].0.storage, shape))

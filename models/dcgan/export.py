@@ -1,0 +1,83 @@
+"""Exports the DC-GAN's generator G (native -> deblurred) from a training checkpoint as TorchScript
+into models/dcgan/, with check data (the first image of the first test set and G's output on it:
+the Swift/Python parity test) and its manifest entry, including PSNR and SSIM against the phantom
+on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs clipped to [0, 1]), as
+`magpie bench deblur --reference phantom` computes them.
+
+    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from model import Generator
+from train import load
+
+MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, MODELS)
+from manifest import add_entry  # noqa: E402
+
+
+def evaluate(module, path):
+    native, phantom = load(path, "native"), load(path, "phantom")
+    psnrs, ssims = [], []
+    with torch.no_grad():
+        for i in range(len(native)):
+            out = module(native[i:i + 1]).clamp(0, 1)[0, 0].numpy().astype(np.float64)
+            ref = phantom[i, 0].numpy().astype(np.float64)
+            psnrs.append(peak_signal_noise_ratio(ref, out, data_range=1))
+            ssims.append(structural_similarity(ref, out, data_range=1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+    return {"images": len(native), "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True)
+    p.add_argument("--scanner", default="dcgan-paper-3T")
+    p.add_argument("--test", nargs="+", required=True)
+    p.add_argument("--data", default="models/dcgan/datasets.sh", help="the commands that wrote the training data")
+    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
+    p.add_argument("--version", type=int, default=1)
+    a = p.parse_args()
+
+    torch.set_num_threads(2)
+    ckpt = torch.load(a.checkpoint)
+    recipe = ckpt["recipe"]
+    model = Generator(recipe["width"], recipe["blocks"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    folder = os.path.dirname(os.path.abspath(a.manifest))
+    file = os.path.join(folder, "dcgan", f"{a.name}.pt")
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    torch.jit.script(model).save(file)
+
+    loaded = torch.jit.load(file)
+    native = load(a.test[0], "native", 1)
+    with torch.no_grad():
+        check_output = loaded(native)
+        worst = (check_output - model(native)).abs().max().item()
+    assert worst < 1e-5, f"the scripted module differs from the network by {worst}"
+    h, w = native.shape[-2:]
+    metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
+    metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output clipped to [0, 1] " \
+                             "against the phantom (/phantom, maximum 1); per-gap tube phantoms, deconvolution and latency: docs/BENCHMARKS.md"
+    training = dict(recipe, data=a.data, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
+                    description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
+                                "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
+    entry = {"name": a.name, "kind": "image-deblurrer", "file": f"dcgan/{a.name}.pt", "version": a.version,
+             "input": {"shape": [1, 1, h, w], "unit": "1",
+                       "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 20 x 20 mm) scaled to a maximum of 1"},
+             "output": {"shape": [1, 1, h, w], "unit": "1",
+                        "normalisation": "deblurred image in the style of the deconvolved 6 T/m domain (maximum about 1)"},
+             "scanner": a.scanner, "training": training, "metrics": metrics}
+    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)
+    print(f"wrote {file} and its entry in {a.manifest}: {metrics}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""DC-GAN (Zhang et al., dual contrastive learning with an adversarial framework, IWMPI 2023):
+two ResNet generators G: native -> deblurred and F: deblurred -> native, two PatchGAN
+discriminators, and the dual patch-wise contrastive loss (DCLGAN / CUT style) that replaces
+cycle consistency: each generator's encoder embeds its own domain, and a patch of the output,
+embedded by the other domain's encoder, must match the input patch at the same place and no other.
+
+Only G is exported (TorchScript); it takes [N, 1, H, W] images of any size (padded to a multiple
+of 4 inside, cropped back) scaled to a maximum of 1, and adds its output to the input (global
+residual), so an untrained G is the identity.
+"""
+from typing import List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as nnf
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), nn.InstanceNorm2d(c), nn.ReLU(True),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), nn.InstanceNorm2d(c))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Generator(nn.Module):
+    """c7s1-w, two stride-2 downsamplings to 4w, `blocks` residual blocks, two x2 upsamplings
+    (nearest + conv: no checkerboard), c7s1-1; the output is added to the input."""
+
+    def __init__(self, width: int = 16, blocks: int = 6):
+        super().__init__()
+        w = width
+        self.layers = nn.ModuleList([
+            nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(1, w, 7), nn.InstanceNorm2d(w), nn.ReLU(True)),
+            nn.Sequential(nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.InstanceNorm2d(2 * w), nn.ReLU(True)),
+            nn.Sequential(nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.InstanceNorm2d(4 * w), nn.ReLU(True)),
+        ] + [ResBlock(4 * w) for _ in range(blocks)])
+        self.decoder = nn.Sequential(
+            nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(4 * w, 2 * w, 3, padding=1), nn.InstanceNorm2d(2 * w), nn.ReLU(True),
+            nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(2 * w, w, 3, padding=1), nn.InstanceNorm2d(w), nn.ReLU(True),
+            nn.ReflectionPad2d(3), nn.Conv2d(w, 1, 7))
+        # Zero last layer: training starts from the identity, which already is a plausible image.
+        nn.init.zeros_(self.decoder[-1].weight)
+        nn.init.zeros_(self.decoder[-1].bias)
+        # Layers whose outputs the contrastive loss compares: the input itself, the first conv,
+        # both downsamplings and the middle of the residual stack (CUT's choice).
+        self.nce_layers: List[int] = [0, 1, 2, 3 + blocks // 2]
+
+    def forward(self, x):
+        h, w = x.shape[-2], x.shape[-1]
+        ph, pw = (4 - h % 4) % 4, (4 - w % 4) % 4
+        z = nnf.pad(x, [0, pw, 0, ph], mode="reflect")
+        f = z
+        for layer in self.layers:
+            f = layer(f)
+        return z[:, :, :h, :w] + self.decoder(f)[:, :, :h, :w]
+
+    @torch.jit.unused
+    def encode(self, x) -> List[torch.Tensor]:
+        """Features of the contrastive layers (index 0 is the padded input)."""
+        h, w = x.shape[-2], x.shape[-1]
+        f = nnf.pad(x, [0, (4 - w % 4) % 4, 0, (4 - h % 4) % 4], mode="reflect")
+        features = [f] if 0 in self.nce_layers else []
+        for i, layer in enumerate(self.layers):
+            f = layer(f)
+            if i + 1 in self.nce_layers:
+                features.append(f)
+        return features
+
+
+class Discriminator(nn.Module):
+    """PatchGAN: a real/fake score per overlapping patch (receptive field 34 px, about 7 mm)."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        w = width
+        self.net = nn.Sequential(
+            nn.Conv2d(1, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.InstanceNorm2d(2 * w), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(2 * w, 4 * w, 4, stride=1, padding=1), nn.InstanceNorm2d(4 * w), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(4 * w, 1, 4, stride=1, padding=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class PatchHeads(nn.Module):
+    """One two-layer MLP per contrastive layer, projecting features to unit-length embeddings."""
+
+    def __init__(self, channels: List[int], dim: int = 128):
+        super().__init__()
+        self.heads = nn.ModuleList([nn.Sequential(nn.Linear(c, dim), nn.ReLU(True), nn.Linear(dim, dim)) for c in channels])
+
+    def forward(self, features, patches: int, ids=None):
+        """Embeds `patches` random locations per layer (the same `ids` for query and key)."""
+        out, chosen = [], []
+        for k, (f, head) in enumerate(zip(features, self.heads)):
+            flat = f.flatten(2).permute(0, 2, 1)  # N, HW, C
+            idx = ids[k] if ids is not None else torch.randperm(flat.shape[1])[:patches]
+            out.append(nnf.normalize(head(flat[:, idx]), dim=-1))
+            chosen.append(idx)
+        return out, chosen
+
+
+def patch_nce(query, key, temperature: float = 0.07):
+    """InfoNCE per patch: the key at the same location is the positive, the other sampled
+    locations of the same image the negatives. query, key: [N, P, D]."""
+    logits = torch.bmm(query, key.transpose(1, 2)) / temperature  # N, P, P
+    target = torch.arange(logits.shape[1]).expand(logits.shape[0], -1)
+    return nnf.cross_entropy(logits.flatten(0, 1), target.flatten())
+
+
+class DCGAN(nn.Module):
+    def __init__(self, width: int = 16, blocks: int = 6, disc_width: int = 32):
+        super().__init__()
+        self.G, self.F = Generator(width, blocks), Generator(width, blocks)
+        self.D_X, self.D_Y = Discriminator(disc_width), Discriminator(disc_width)
+        channels = [1, width, 2 * width, 4 * width]
+        self.H_X, self.H_Y = PatchHeads(channels), PatchHeads(channels)
+
+    def nce(self, source, output, source_encoder, output_encoder, source_heads, output_heads, patches: int):
+        """Contrastive loss of one direction: the source embedded in its own domain (keys), the
+        output embedded in the other domain (queries)."""
+        keys, ids = source_heads(source_encoder.encode(source), patches)
+        queries, _ = output_heads(output_encoder.encode(output), patches, ids)
+        return sum(patch_nce(q, k.detach()) for q, k in zip(queries, keys)) / len(keys)

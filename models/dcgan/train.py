@@ -1,0 +1,148 @@
+"""Trains the DC-GAN on unpaired images from `magpie simulate dataset deblur --unpaired`: domain X
+is /native (native 3 T/m x-space images), domain Y is /sharp (deconvolved 6 T/m images of other
+phantoms); no pair is ever formed. Keeps the last weights: an unpaired method has no labels to
+select by. The validation PSNR against the phantom is logged only to watch the run.
+
+    /usr/bin/python3 models/dcgan/train.py --train train.h5 --val val.h5 --minutes 60 -o dcgan.ckpt
+
+Objective (DCLGAN weights): 1 x LSGAN + 2 x dual PatchNCE + 1 x identity (L1), per direction.
+Adam (0.5, 0.999) at 2e-4, decayed linearly to 0 over the second half of the time budget (CUT).
+"""
+import argparse
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+
+from model import DCGAN
+
+
+def load(path, name, limit=None):
+    with h5py.File(path, "r") as f:
+        return torch.from_numpy(np.asarray(f[name][:limit], dtype=np.float32)).unsqueeze(1)
+
+
+def psnr(output, reference):
+    mse = ((output.clamp(0, 1) - reference) ** 2).mean(dim=(1, 2, 3))
+    return (10 * torch.log10(1 / mse.clamp_min(1e-12))).mean().item()
+
+
+def batch(images, size, crop, generator):
+    """`size` random images, randomly flipped (the PSF is symmetric), cropped to `crop` pixels."""
+    idx = torch.randint(0, len(images), (size,), generator=generator)
+    x = images[idx]
+    if torch.rand(1, generator=generator).item() < 0.5:
+        x = x.flip(-1)
+    if torch.rand(1, generator=generator).item() < 0.5:
+        x = x.flip(-2)
+    h, w = x.shape[-2:]
+    if crop < h or crop < w:
+        top = int(torch.randint(0, h - crop + 1, (1,), generator=generator))
+        left = int(torch.randint(0, w - crop + 1, (1,), generator=generator))
+        x = x[..., top:top + crop, left:left + crop]
+    return x
+
+
+def lsgan(scores, real: bool):
+    return nnf.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train", required=True)
+    p.add_argument("--val", required=True)
+    p.add_argument("--val-count", type=int, default=50)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--blocks", type=int, default=6)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--patches", type=int, default=128, help="sampled locations per contrastive layer")
+    p.add_argument("--lambda-gan", type=float, default=1.0)
+    p.add_argument("--lambda-nce", type=float, default=2.0)
+    p.add_argument("--lambda-idt", type=float, default=1.0)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--minutes", type=float, default=60)
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    a = p.parse_args()
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    generator = torch.Generator().manual_seed(a.seed)
+    domain_x, domain_y = load(a.train, "native"), load(a.train, "sharp")
+    val_native, val_phantom = load(a.val, "native", a.val_count), load(a.val, "phantom", a.val_count)
+    net = DCGAN(a.width, a.blocks)
+    generators = [q for m in (net.G, net.F, net.H_X, net.H_Y) for q in m.parameters()]
+    discriminators = [q for m in (net.D_X, net.D_Y) for q in m.parameters()]
+    opt_g = torch.optim.Adam(generators, lr=a.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminators, lr=a.lr, betas=(0.5, 0.999))
+    print(f"DC-GAN: {len(domain_x)} X and {len(domain_y)} Y images (unpaired), G has "
+          f"{sum(q.numel() for q in net.G.parameters())} parameters; validation PSNR against the phantom: "
+          f"native {psnr(val_native, val_phantom):.2f} dB", flush=True)
+
+    def validate():
+        net.G.eval()
+        with torch.no_grad():
+            out = torch.cat([net.G(val_native[i:i + 25]) for i in range(0, len(val_native), 25)])
+        net.G.train()
+        return psnr(out, val_phantom)
+
+    recipe = {k: getattr(a, k) for k in ("train", "val", "val_count", "width", "blocks", "batch", "crop", "patches",
+                                          "lambda_gan", "lambda_nce", "lambda_idt", "lr", "minutes", "threads", "seed")}
+    recipe.update(optimizer="Adam (0.5, 0.999), lr constant for half the budget, then linearly to 0",
+                  loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights kept")
+
+    def save(path, step, history):
+        torch.save({"state_dict": net.G.state_dict(), "full": net.state_dict(), "recipe": dict(recipe, steps=step),
+                    "history": history}, path)
+
+    budget = a.minutes * 60
+    start, step, history = time.time(), 0, []
+    while time.time() - start < budget:
+        elapsed = time.time() - start
+        rate = a.lr * min(1.0, 2 * (1 - elapsed / budget))
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = rate
+        x = batch(domain_x, a.batch, a.crop, generator)
+        y = batch(domain_y, a.batch, a.crop, generator)
+
+        fake_y, fake_x = net.G(x), net.F(y)
+        # Generators, heads: fool the discriminators, keep the patches' content, leave the target domain alone.
+        for d in (net.D_X, net.D_Y):
+            d.requires_grad_(False)
+        gan = lsgan(net.D_Y(fake_y), True) + lsgan(net.D_X(fake_x), True)
+        nce = net.nce(x, fake_y, net.G, net.F, net.H_X, net.H_Y, a.patches) + \
+            net.nce(y, fake_x, net.F, net.G, net.H_Y, net.H_X, a.patches)
+        idt = nnf.l1_loss(net.G(y), y) + nnf.l1_loss(net.F(x), x)
+        loss_g = a.lambda_gan * gan + a.lambda_nce * nce + a.lambda_idt * idt
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        # Discriminators: real against the generators' current outputs.
+        for d in (net.D_X, net.D_Y):
+            d.requires_grad_(True)
+        loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(fake_y.detach()), False)
+                        + lsgan(net.D_X(x), True) + lsgan(net.D_X(fake_x.detach()), False))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        step += 1
+        if step % a.eval_every == 0:
+            val = validate()
+            history.append({"step": step, "seconds": round(time.time() - start), "gan": gan.item(), "nce": nce.item(),
+                            "idt": idt.item(), "d": loss_d.item(), "val_psnr_phantom": val})
+            print(f"step {step} {time.time() - start:.0f} s GAN {gan.item():.3f} NCE {nce.item():.3f} idt {idt.item():.4f} "
+                  f"D {loss_d.item():.3f} val PSNR {val:.2f} dB", flush=True)
+            save(a.output + ".partial", step, history)
+    history.append({"step": step, "seconds": round(time.time() - start), "val_psnr_phantom": validate()})
+    save(a.output, step, history)
+    print(f"saved {a.output} after {step} steps ({step * a.batch / len(domain_x):.1f} epochs of X)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
