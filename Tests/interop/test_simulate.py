@@ -93,6 +93,44 @@ class Simulate(unittest.TestCase):
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(says, result.stderr)
 
+    def test_unpaired_deblur_dataset_and_fixed_gap_tubes(self):
+        common = ("simulate", "dataset", "deblur", "--preset", "openmpi-2d", "--label-preset", "openmpi-2d", "--label-iterations", "5")
+        for name, extra in (("paired", ()), ("unpaired", ("--unpaired",))):
+            result = magpie(*common, "--count", "2", *extra, "-o", self.path(f"{name}.h5"))
+            self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("paired.h5"), "r") as p, h5py.File(self.path("unpaired.h5"), "r") as u:
+            np.testing.assert_array_equal(p["/native"][()], u["/native"][()])
+            np.testing.assert_array_equal(p["/phantom"][()], u["/phantom"][()])
+            for i in range(2):  # the label comes from another digit
+                self.assertLess(np.corrcoef(p["/sharp"][i].ravel(), u["/sharp"][i].ravel())[0, 1], 0.99)
+        result = magpie(*common, "--phantom", "resolution", "--gap", "3.0", "--count", "2", "-o", self.path("tubes.h5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("tubes.h5"), "r") as f:
+            phantom = f["/phantom"][()]
+        np.testing.assert_array_equal(phantom[0], phantom[1])
+        # openmpi-2d: 24 mm over 64 pixels; the centre row crosses both bars with 3.0 mm = 8 pixels between them.
+        row = phantom[0, 32]
+        inside = np.flatnonzero(row > 0.5)
+        gap = np.diff(inside).max() - 1
+        self.assertTrue(7 <= gap <= 9, row)
+        # Compared with the phantom, one row per set, every method's images written out.
+        result = magpie("bench", "deblur", "--test", self.path("tubes.h5"), "--test", self.path("paired.h5"), "--validation",
+                        self.path("paired.h5"), "--preset", "openmpi-2d", "--reference", "phantom", "--by-set", "--markdown",
+                        "--tune-count", "1", "--outputs", self.path("outputs.h5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rows = result.stdout.strip().splitlines()
+        self.assertEqual([r.split("|")[1].strip() for r in rows], ["tubes", "paired"])
+        with h5py.File(self.path("outputs.h5"), "r") as f:
+            self.assertEqual(sorted(f["tubes"].keys()), ["native", "reference", "rl", "wiener"])
+            np.testing.assert_allclose(f["/tubes/reference"][()], phantom)
+            native = f["/tubes/native"][()]
+            self.assertEqual(native.shape, (2, 64, 64))
+            self.assertAlmostEqual(float(native.max()), 1.0, places=5)
+        for bad, says in ((["--gap", "-1"], "--gap"), (["--label-iterations", "-1"], "--label-iterations")):
+            result = magpie(*common, "--count", "1", *bad, "-o", self.path("bad.h5"))
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(says, result.stderr)
+
     def test_bad_options_are_refused(self):
         self.assertNotEqual(magpie("simulate", "dataset", "smsr", "--factor", "3", "-o", self.path("x.h5")).returncode, 0)
         self.assertNotEqual(magpie("simulate", "measurement", "--preset", "no-such-scanner", "-o", self.path("x.mdf")).returncode, 0)
