@@ -4,10 +4,12 @@ import MagpieNeural
 import Testing
 
 @Suite struct ImageDeblurrerTests {
-    /// On its own grid and scale the deblurrer is the network (the check data); on another grid and
-    /// scale it keeps the image's shape and scales the result with the input.
-    @Test func resamplesAndRescalesAroundTheNetwork() throws {
-        let deblurrer = try ImageDeblurrer(named: "msa-deblur", manifestPath: committedManifest)
+    /// On its own grid and scale the deblurrer is the network (the check data the Python exporter
+    /// recorded: the Swift/Python parity test); on another grid and scale it keeps the image's shape
+    /// and scales the result with the input.
+    @Test(arguments: ["msa-deblur", "dcgan-deblur"])
+    func resamplesAndRescalesAroundTheNetwork(name: String) throws {
+        let deblurrer = try ImageDeblurrer(named: name, manifestPath: committedManifest)
         let check = try #require(try deblurrer.model.checkData())
         let image = NDArray(shape: [deblurrer.rows, deblurrer.columns], storage: check.input.storage.map(Double.init))
         let direct = try deblurrer.deblur(image)

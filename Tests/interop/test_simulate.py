@@ -103,6 +103,16 @@ class Simulate(unittest.TestCase):
             np.testing.assert_array_equal(p["/phantom"][()], u["/phantom"][()])
             for i in range(2):  # the label comes from another digit
                 self.assertLess(np.corrcoef(p["/sharp"][i].ravel(), u["/sharp"][i].ravel())[0, 1], 0.99)
+        # --image-snr adds white noise to the native image only: 30 dB is an RMS ratio of 10^-1.5.
+        result = magpie(*common, "--count", "2", "--image-snr", "30", "-o", self.path("noisy.h5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(self.path("paired.h5"), "r") as p, h5py.File(self.path("noisy.h5"), "r") as n:
+            self.assertEqual(n["/image_snr"][:, 0].tolist(), [30, 30])
+            self.assertTrue(np.isinf(p["/image_snr"][()]).all())
+            np.testing.assert_array_equal(p["/sharp"][()], n["/sharp"][()])
+            clean, noisy = p["/native"][0], n["/native"][0]
+            ratio = (noisy - clean).std() / np.sqrt((clean ** 2).mean())
+            self.assertTrue(0.02 < ratio < 0.045, ratio)
         result = magpie(*common, "--phantom", "resolution", "--gap", "3.0", "--count", "2", "-o", self.path("tubes.h5"))
         self.assertEqual(result.returncode, 0, result.stderr)
         with h5py.File(self.path("tubes.h5"), "r") as f:
@@ -126,7 +136,7 @@ class Simulate(unittest.TestCase):
             native = f["/tubes/native"][()]
             self.assertEqual(native.shape, (2, 64, 64))
             self.assertAlmostEqual(float(native.max()), 1.0, places=5)
-        for bad, says in ((["--gap", "-1"], "--gap"), (["--label-iterations", "-1"], "--label-iterations")):
+        for bad, says in ((["--gap", "-1"], "--gap"), (["--label-iterations", "-1"], "--label-iterations"), (["--image-snr", "x"], "--image-snr")):
             result = magpie(*common, "--count", "1", *bad, "-o", self.path("bad.h5"))
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(says, result.stderr)

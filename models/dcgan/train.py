@@ -45,6 +45,14 @@ def batch(images, size, crop, generator):
     return x
 
 
+def with_image_noise(x, low, high, generator):
+    """White Gaussian noise of variance mean(x^2) / 10^(snr/10), snr uniform in [low, high] dB per
+    image: `magpie simulate dataset deblur --image-snr`'s noise, drawn afresh for every batch."""
+    snr = low + (high - low) * torch.rand(len(x), 1, 1, 1, generator=generator)
+    power = (x ** 2).mean(dim=(1, 2, 3), keepdim=True)
+    return x + (power / 10 ** (snr / 10)).sqrt() * torch.randn(x.shape, generator=generator)
+
+
 def lsgan(scores, real: bool):
     return nnf.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
 
@@ -62,6 +70,8 @@ def main():
     p.add_argument("--lambda-gan", type=float, default=1.0)
     p.add_argument("--lambda-nce", type=float, default=2.0)
     p.add_argument("--lambda-idt", type=float, default=1.0)
+    p.add_argument("--image-snr", type=float, nargs=2, default=[25.0, 50.0], metavar=("LO", "HI"),
+                   help="white noise added to a domain-X batch with probability 1/2, SNR per image drawn from LO-HI dB")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--minutes", type=float, default=60)
     p.add_argument("--eval-every", type=int, default=200)
@@ -92,7 +102,7 @@ def main():
         return psnr(out, val_phantom)
 
     recipe = {k: getattr(a, k) for k in ("train", "val", "val_count", "width", "blocks", "batch", "crop", "patches",
-                                          "lambda_gan", "lambda_nce", "lambda_idt", "lr", "minutes", "threads", "seed")}
+                                          "lambda_gan", "lambda_nce", "lambda_idt", "image_snr", "lr", "minutes", "threads", "seed")}
     recipe.update(optimizer="Adam (0.5, 0.999), lr constant for half the budget, then linearly to 0",
                   loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights kept")
 
@@ -109,6 +119,8 @@ def main():
             for group in opt.param_groups:
                 group["lr"] = rate
         x = batch(domain_x, a.batch, a.crop, generator)
+        if torch.rand(1, generator=generator).item() < 0.5:
+            x = with_image_noise(x, a.image_snr[0], a.image_snr[1], generator)
         y = batch(domain_y, a.batch, a.crop, generator)
 
         fake_y, fake_x = net.G(x), net.F(y)

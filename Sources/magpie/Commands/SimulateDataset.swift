@@ -13,7 +13,8 @@ struct SimulateDataset: ParsableCommand {
             Kinds (record i uses seed + i, so a set can be regenerated or extended exactly):
               denoise  /input, /target: two noisy periods of one phantom's signal (C x V, volts),
                        /clean: the noise-free period. Default preset denoise-paper, digits.
-              deblur   /native: x-space image at --preset (default deblur-paper-3T) with noise at --snr,
+              deblur   /native: x-space image at --preset (default deblur-paper-3T) with noise at --snr
+                       (in the signals) and --image-snr (white, added to the image; /image_snr),
                        /sharp: the Richardson-Lucy deconvolved (--label-iterations) noise-free x-space image
                        at --label-preset (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
                        --unpaired, /sharp comes from a different phantom (seed + count + i).
@@ -42,6 +43,8 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Richardson-Lucy iterations of the deblur label.") var labelIterations = 30
     @Option(help: "Phantom kinds, comma-separated (default digits; tumor for score).", transform: PhantomKind.list) var phantom: [PhantomKind]?
     @Option(help: "Gaussian noise, SNR in dB: a value or a range LO...HI.") var snr: DecibelRange?
+    @Option(help: "deblur: white Gaussian noise added to the native image, SNR in dB (mean square of the image over the noise's variance): a value or LO...HI.")
+    var imageSnr: DecibelRange?
     @Option(help: "Harmonic interference, SIR in dB.") var sir: Double?
     @Option(help: "Edge-to-edge gap of resolution phantoms, mm (default: drawn from 1.0-3.4 per record).") var gap: Double?
     @Option(help: "Seed of record 0.") var seed: UInt64 = 0
@@ -121,6 +124,7 @@ struct SimulateDataset: ParsableCommand {
         let sharp = try file.createAppendable("/sharp", of: Float.self, frameShape: shape)
         let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: shape)
         let snrs = try file.createAppendable("/snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
+        let imageNoise = try file.createAppendable("/image_snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         Progress.note("computing the pixel signals of \(scanner.name) and \(label.name)")
         let lowBasis = SignalBasis(simulator: try SignalSimulator(scanner: scanner))
         let highBasis = SignalBasis(simulator: try SignalSimulator(scanner: label))
@@ -138,10 +142,12 @@ struct SimulateDataset: ParsableCommand {
             // Records are independent: the noise, both reconstructions and the deconvolution run on all cores.
             let noises = indices.map(noise)
             let seeds = indices.map(record)
+            let imageSNRs = indices.map { imageSnr?.draw(seed: record($0) ^ 0x1A6E) }
             let images = try parallelMap(indices.count) { k in
                 let scan = try MeasurementSimulator(scanner: scanner, noise: noises[k])
                     .scan(signal: lowSignals[k], foregroundFrames: 1, backgroundFrames: 0, seed: seeds[k])
-                let nativeImage = try lowReco.reconstruct(scan.frames.reshaped(Array(scan.frames.shape.dropFirst())).map(Double.init), plan: lowPlan)
+                var nativeImage = try lowReco.reconstruct(scan.frames.reshaped(Array(scan.frames.shape.dropFirst())).map(Double.init), plan: lowPlan)
+                if let imageSNR = imageSNRs[k] { nativeImage = Self.addingWhiteNoise(nativeImage, snr: imageSNR, seed: seeds[k]) }
                 let labelImage = try highReco.reconstruct(highSignals[k], plan: highPlan)
                 return (nativeImage, Deconvolution.richardsonLucy(labelImage.reshaped(shape), kernel: highKernel, iterations: labelIterations))
             }
@@ -150,9 +156,19 @@ struct SimulateDataset: ParsableCommand {
                 try sharp.append(normalised(images[k].1.storage, shape))
                 try phantoms.append(NDArray(shape: [1] + shape, storage: x[k].storage.map(Float.init)))
                 try snrs.append(NDArray(shape: [1, 1], storage: [Float(noises[k].snr ?? .infinity)]))
+                try imageNoise.append(NDArray(shape: [1, 1], storage: [Float(imageSNRs[k] ?? .infinity)]))
                 Progress.report("deblur records", i + 1, count)
             }
         }
+    }
+
+    /// The image with white Gaussian noise of variance mean(x^2) / 10^(snr / 10) (the DC-GAN paper's
+    /// noisy native images: noise added to the image, not to the signals).
+    private static func addingWhiteNoise(_ image: NDArray<Double>, snr: Double, seed: UInt64) -> NDArray<Double> {
+        let power = image.storage.reduce(0) { $0 + $1 * $1 } / Double(max(image.count, 1))
+        let sigma = (power / pow(10, snr / 10)).squareRoot()
+        var random = SeededRandom(seed: seed ^ 0x1A6E_0015E)
+        return image.map { $0 + sigma * random.normal() }
     }
 
     /// Images scaled to a maximum of 1, as the deblurring papers train on them.
