@@ -17,7 +17,7 @@ struct DeblurBench: ParsableCommand {
             by mean PSNR on the first --tune-count images of --validation, never on a test set; both
             deconvolve by the Langevin PSF of --preset. Native, Wiener and Richardson-Lucy images
             are scaled to a maximum of 1 like the labels; the networks' outputs are used as they
-            come. Every image is clipped to [0, 1]; PSNR and SSIM with data range 1. Time per
+            come (with --reference phantom they too are scaled to a maximum of 1). Every image is clipped to [0, 1]; PSNR and SSIM with data range 1. Time per
             image: median over --timing-count images of the first test set, one at a time.
 
             Example:
@@ -117,7 +117,9 @@ struct DeblurBench: ParsableCommand {
     private func output(_ method: DeblurMethod?, _ image: NDArray<Double>, kernel: NDArray<Double>) throws -> [Double] {
         guard let method else { return Self.unitPeak(image.storage) }
         let result = try method.deblur(image, kernel: kernel).storage
-        if case .learned = method { return result.map { min(max($0, 0), 1) } }
+        // Against the label a network's output is taken as it comes (it learnt the label's scale);
+        // against the phantom, whose scale no method knows, every image is scaled to a peak of 1.
+        if case .learned = method, reference == .sharp { return result.map { min(max($0, 0), 1) } }
         return Self.unitPeak(result)
     }
 
