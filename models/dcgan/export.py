@@ -13,27 +13,26 @@ import sys
 
 import numpy as np
 import torch
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from model import Generator
 from train import load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
+from image_metrics import mean_psnr_ssim  # noqa: E402
 from manifest import add_entry  # noqa: E402
 
 
 def evaluate(module, path):
     native, phantom = load(path, "native"), load(path, "phantom")
-    psnrs, ssims = [], []
-    with torch.no_grad():
-        for i in range(len(native)):
-            out = module(native[i:i + 1])[0, 0].numpy().astype(np.float64)
-            out = np.clip(out / out.max(), 0, 1) if out.max() > 0 else np.zeros_like(out)
-            ref = phantom[i, 0].numpy().astype(np.float64)
-            psnrs.append(peak_signal_noise_ratio(ref, out, data_range=1))
-            ssims.append(structural_similarity(ref, out, data_range=1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
-    return {"images": len(native), "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4)}
+
+    def pairs():
+        with torch.no_grad():
+            for i in range(len(native)):
+                out = module(native[i:i + 1])[0, 0].numpy().astype(np.float64)
+                out = np.clip(out / out.max(), 0, 1) if out.max() > 0 else np.zeros_like(out)
+                yield phantom[i, 0].numpy().astype(np.float64), out
+    return mean_psnr_ssim(pairs())
 
 
 def main():
