@@ -1,8 +1,21 @@
-"""What every exporter does last: write a model's check data, hash its file and put its entry into
-a manifest (replacing an entry of the same name). Paths in the entry are relative to the manifest."""
+"""What every exporter does last: save the TorchScript module beside the manifest, write the
+model's check data, hash its file and put its entry into a manifest (replacing an entry of the
+same name). Paths in the entry are relative to the manifest."""
 import hashlib
 import json
 import os
+
+import torch
+
+
+def save_module(module, manifest_path, folder, name):
+    """Saves a scripted or traced module as FOLDER/NAME.pt beside the manifest; returns the module
+    as LibTorch loads it back and the path the manifest entry names."""
+    relative = f"{folder}/{name}.pt"
+    path = os.path.join(os.path.dirname(os.path.abspath(manifest_path)), relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    module.save(path)
+    return torch.jit.load(path), relative
 
 
 def add_entry(manifest_path, entry, check_input, check_output, tolerance=1e-5):

@@ -20,7 +20,7 @@ from train import load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from image_metrics import mean_psnr_ssim  # noqa: E402
-from manifest import add_entry  # noqa: E402
+from manifest import add_entry, save_module  # noqa: E402
 
 
 def evaluate(module, path):
@@ -52,12 +52,7 @@ def main():
     model = Generator(recipe["width"], recipe["blocks"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    folder = os.path.dirname(os.path.abspath(a.manifest))
-    file = os.path.join(folder, "dcgan", f"{a.name}.pt")
-    os.makedirs(os.path.dirname(file), exist_ok=True)
-    torch.jit.script(model).save(file)
-
-    loaded = torch.jit.load(file)
+    loaded, file = save_module(torch.jit.script(model), a.manifest, "dcgan", a.name)
     native = load(a.test[0], "native", 1)
     with torch.no_grad():
         check_output = loaded(native)
@@ -70,7 +65,7 @@ def main():
     training = dict(recipe, data=a.data, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
                     description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
-    entry = {"name": a.name, "kind": "image-deblurrer", "file": f"dcgan/{a.name}.pt", "version": a.version,
+    entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 20 x 20 mm) scaled to a maximum of 1"},
              "output": {"shape": [1, 1, h, w], "unit": "1",

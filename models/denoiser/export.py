@@ -17,7 +17,7 @@ from model import Denoiser
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry  # noqa: E402
+from manifest import add_entry, save_module  # noqa: E402
 
 
 def evaluate(model, x, y, clean):
@@ -43,27 +43,24 @@ def main():
     model = Denoiser(recipe["features"], recipe["dropout"], recipe["alpha"], recipe["beta"])
     model.load_state_dict(ckpt["state"])
     model.eval()
-    scripted = torch.jit.script(model)
-    folder = os.path.join(MODELS, "denoiser")
-    file = os.path.join(folder, f"{a.name}.pt")
-    scripted.save(file)
+    loaded, file = save_module(torch.jit.script(model), os.path.join(MODELS, "manifest.json"), "denoiser", a.name)
 
     x, y, clean = load(a.test)
     samples = x.shape[-1]
     metrics = {"test_split": [os.path.basename(t) for t in a.test], "periods": len(x),
                "definitions": "snr_db: 20 log10(rms(clean) / rms(out - clean)); rmse: rms(out - clean) / max abs(clean); per period, averaged"}
-    metrics.update(evaluate(torch.jit.load(file), x, y, clean))
+    metrics.update(evaluate(loaded, x, y, clean))
 
     check_input = x[:4].contiguous()
     with torch.no_grad():
-        check_output = torch.jit.load(file)(check_input)
+        check_output = loaded(check_input)
     training = dict(recipe)
     training["data"] = a.data
     training["loss"] = "L1 + alpha L_GD + beta L_TV on periods scaled by the input's RMS (models/denoiser/model.py)"
     training["history"] = ckpt["history"]
     spec = {"shape": [-1, 1, samples], "unit": "V",
             "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}
-    entry = {"name": a.name, "kind": "signal-denoiser", "file": f"denoiser/{a.name}.pt", "version": a.version,
+    entry = {"name": a.name, "kind": "signal-denoiser", "file": file, "version": a.version,
              "input": spec, "output": spec, "scanner": a.scanner, "training": training, "metrics": metrics}
     add_entry(os.path.join(MODELS, "manifest.json"), entry, check_input, check_output)
     print(json.dumps(metrics, indent=1))

@@ -20,7 +20,7 @@ from train import load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from image_metrics import mean_psnr_ssim  # noqa: E402
-from manifest import add_entry  # noqa: E402
+from manifest import add_entry, save_module  # noqa: E402
 
 DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, MDTA-LCA x 3 at 1/2 scale",
                 "restormer": "compact Restormer (comparison network for the MSA-transformer)"}
@@ -54,13 +54,7 @@ def main():
     model = build(recipe["arch"], recipe["width"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    scripted = torch.jit.script(model)
-    folder = os.path.dirname(os.path.abspath(a.manifest))
-    file = os.path.join(folder, "msa", f"{a.name}.pt")
-    os.makedirs(os.path.dirname(file), exist_ok=True)
-    scripted.save(file)
-
-    loaded = torch.jit.load(file)
+    loaded, file = save_module(torch.jit.script(model), a.manifest, "msa", a.name)
     native, _ = load(a.test[0], 1)
     with torch.no_grad():
         check_output = loaded(native)
@@ -72,7 +66,7 @@ def main():
     metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output clipped to [0, 1] against /sharp; " \
                              "the comparison with other methods and latency: docs/BENCHMARKS.md (magpie bench deblur)"
     training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters, description=DESCRIPTIONS[recipe["arch"]])
-    entry = {"name": a.name, "kind": "image-deblurrer", "file": f"msa/{a.name}.pt", "version": a.version,
+    entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},
              "output": {"shape": [1, 1, h, w], "unit": "1",

@@ -18,7 +18,7 @@ from model import Diffusion, ScoreUNet
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry  # noqa: E402
+from manifest import add_entry, save_module  # noqa: E402
 
 
 def main():
@@ -43,12 +43,7 @@ def main():
     example = torch.cat([torch.randn(4, 1, h, w), torch.tensor([999.0, 500.0, 100.0, 0.0])[:, None, None, None].expand(4, 1, h, w)], 1)
     with torch.no_grad():
         traced = torch.jit.trace(model, example[:1])
-    manifest_folder = os.path.dirname(os.path.abspath(a.manifest))
-    file = os.path.join(manifest_folder, "score", f"{a.name}.pt")
-    os.makedirs(os.path.dirname(file), exist_ok=True)
-    traced.save(file)
-
-    loaded = torch.jit.load(file)
+    loaded, file = save_module(traced, a.manifest, "score", a.name)
     with torch.no_grad():
         check_output = loaded(example)
         eager = model(example)
@@ -67,7 +62,7 @@ def main():
     training = dict(recipe)
     training["data"] = a.data
     training["history"] = ckpt["history"]
-    entry = {"name": a.name, "kind": "score-prior", "file": f"score/{a.name}.pt", "version": a.version,
+    entry = {"name": a.name, "kind": "score-prior", "file": file, "version": a.version,
              "input": {"shape": [-1, 2, h, w], "unit": "1",
                        "normalisation": f"channel 0: z_t of z = 2 x - 1, x the image scaled to a peak near 1 on a {size[1]} x {size[0]} "
                                         f"grid zero-padded to {w} x {h}; channel 1: the timestep t (0 .. {diffusion.steps - 1})"},

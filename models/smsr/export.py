@@ -18,7 +18,7 @@ from train import coarse, evaluate, load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry  # noqa: E402
+from manifest import add_entry, save_module  # noqa: E402
 
 LOSSES = {"fsc": "FSC loss (SSIM_AD x l1, eq. 9-13)", "l1": "plain l1 (the ablation)"}
 
@@ -43,12 +43,7 @@ def main():
     model = SMUpscaler(coarse=size // factor, factor=factor)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    scripted = torch.jit.script(model)
-    folder = os.path.dirname(os.path.abspath(a.manifest))
-    file = os.path.join(folder, "smsr", f"{a.name}.pt")
-    scripted.save(file)
-
-    loaded = torch.jit.load(file)
+    loaded, file = save_module(torch.jit.script(model), a.manifest, "smsr", a.name)
     val_clean, val_noisy = load(a.val)
     check_input = coarse(val_noisy[len(val_noisy) // 2:len(val_noisy) // 2 + 1], factor)
     check_input = check_input / torch.sqrt(check_input[:, 0] ** 2 + check_input[:, 1] ** 2).max()
@@ -69,7 +64,7 @@ def main():
     training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters,
                     description=f"SwinIR-style SM super-resolution {factor}x with RIM embedding, {LOSSES[recipe['loss']]}")
     h = size // factor
-    entry = {"name": a.name, "kind": "sm-upscaler", "file": f"smsr/{a.name}.pt", "version": a.version,
+    entry = {"name": a.name, "kind": "sm-upscaler", "file": file, "version": a.version,
              "input": {"shape": [-1, 2, h, h], "unit": "SM",
                        "normalisation": f"real and imaginary part of one frequency image on every {factor}th point of a {size} x {size} grid, any scale"},
              "output": {"shape": [-1, 2, size, size], "unit": "SM", "normalisation": "the same frequency image on the fine grid, the input's scale"},
