@@ -1,7 +1,9 @@
 """Intensity profiles across the two tubes (the image row through the phantom's centre) of the
 phantom, the native image, Wiener, Richardson-Lucy and a learned deblurrer, one panel per gap;
-top row noise-free, bottom row the first 30 dB noise draw. Reads the files that
-`magpie bench deblur --outputs` wrote for scripts/bench-dcgan.sh.
+top row noise-free, bottom row the first 30 dB noise draw. Prints, per gap and method, the dip
+between the tubes (1 - centre / lower of the two peaks, centre row) and the median of the image
+where the phantom is 0 (the background). Reads the files that `magpie bench deblur --outputs`
+wrote for scripts/bench-dcgan.sh.
 
     /usr/bin/python3 scripts/plot_tube_profiles.py CLEAN.h5 NOISY.h5 MODEL OUT.png
 """
@@ -16,6 +18,11 @@ import numpy as np  # noqa: E402
 
 STYLES = {"reference": ("phantom", "k", 2.0), "native": ("native", "0.6", 1.2), "wiener": ("Wiener", "tab:orange", 1.2),
           "rl": ("Richardson-Lucy", "tab:blue", 1.2)}
+
+
+def dip(row):
+    centre = len(row) // 2
+    return 1 - row[centre] / min(row[:centre].max(), row[centre + 1:].max())
 
 
 def main():
@@ -33,6 +40,9 @@ def main():
                 ax = axes[row, column]
                 for key, (label, colour, width) in styles.items():
                     ax.plot(mm, group[key][0][centre], color=colour, lw=width, label=label)
+                print(f"{name + suffix}: " + ", ".join(
+                    f"{styles[k][0]} dip {dip(group[k][0][centre]):.0%} background {np.median(group[k][0][image == 0]):.1%}"
+                    for k in styles if k != "reference"))
                 ax.set_xlim(-6, 6)
                 ax.set_title(f"gap {name.split('-')[1]} mm" + (", 30 dB" if suffix else ""), fontsize=9)
                 ax.set_xlabel("x (mm)", fontsize=8)
