@@ -162,6 +162,7 @@ class Reconstruct(unittest.TestCase):
         self.fails(self.m, "--sm", self.sm, "--deblur", "rl", "-o", out, says="needs --method xspace")
         self.fails(self.m, "--method", "xspace", "--deblur", "gan", "-o", out, says="gan")
         self.fails(self.m, "--method", "xspace", "--deblur", "msa", "--model", "nonexistent", "-o", out, says="nonexistent")
+        self.fails(self.m, "--method", "xspace", "--deblur", "dcgan", "--model", "score-openmpi2d", "-o", out, says="score-openmpi2d")
         self.assertFalse(os.path.exists(out))
 
 

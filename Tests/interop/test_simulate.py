@@ -136,6 +136,11 @@ class Simulate(unittest.TestCase):
             native = f["/tubes/native"][()]
             self.assertEqual(native.shape, (2, 64, 64))
             self.assertAlmostEqual(float(native.max()), 1.0, places=5)
+        result = magpie("bench", "deblur", "--test", self.path("tubes.h5"), "--validation", self.path("paired.h5"),
+                        "--outputs", self.path("no-such-dir/outputs.h5"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no-such-dir/outputs.h5", result.stderr)
+        self.assertEqual(result.stdout, "")  # refused before any work
         for bad, says in ((["--gap", "-1"], "--gap"), (["--label-iterations", "-1"], "--label-iterations"), (["--image-snr", "x"], "--image-snr")):
             result = magpie(*common, "--count", "1", *bad, "-o", self.path("bad.h5"))
             self.assertNotEqual(result.returncode, 0)

@@ -50,6 +50,7 @@ struct DeblurBench: ParsableCommand {
 
     private func measure() throws {
         TorchModule.threads = threads
+        let file = try outputs.map { try HDF5File.create($0, overwrite: true) }  // before the work: a bad path fails at once
         let kernel = LangevinPSF.kernel(scanner: preset.scanner)
         let sets = try test.map { try Self.pairs($0, reference: reference, limit: limit) }
         let tune = try Self.pairs(validation, reference: reference, limit: tuneCount)
@@ -67,7 +68,6 @@ struct DeblurBench: ParsableCommand {
                   + "\(tune.native.count) validation images for choosing parameters; PSF of \(preset.rawValue); "
                   + "compared with /\(reference.rawValue); \(threads) LibTorch threads")
         }
-        let file = try outputs.map { try HDF5File.create($0, overwrite: true) }
         var scores: [[(psnr: Double, ssim: Double)]] = []  // [method][set]
         for method in methods {
             scores.append(try zip(names, sets).map { name, set in
