@@ -5,7 +5,7 @@ on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs scaled 
 every method compared with the phantom), as
 `magpie bench deblur --reference phantom` computes them.
 
-    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
+    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur [--weights ema] --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
 """
 import argparse
 import os
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from model import Generator
-from train import load
+from train import load, peak_scaled
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
@@ -30,8 +30,7 @@ def evaluate(module, path):
         with torch.no_grad():
             for i in range(len(native)):
                 out = module(native[i:i + 1])[0, 0].numpy().astype(np.float64)
-                out = np.clip(out / out.max(), 0, 1) if out.max() > 0 else np.zeros_like(out)
-                yield phantom[i, 0].numpy().astype(np.float64), out
+                yield phantom[i, 0].numpy().astype(np.float64), peak_scaled(out)
     return mean_psnr_ssim(pairs())
 
 
@@ -40,6 +39,8 @@ def main():
     p.add_argument("checkpoint")
     p.add_argument("--name", required=True)
     p.add_argument("--scanner", default="dcgan-paper-3T")
+    p.add_argument("--weights", choices=["last", "ema"], default="last",
+                   help="G's last weights or their moving average over training")
     p.add_argument("--test", nargs="+", required=True)
     p.add_argument("--data", default="models/dcgan/datasets.sh", help="the commands that wrote the training data")
     p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
@@ -49,8 +50,8 @@ def main():
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
-    model = Generator(recipe["width"], recipe["blocks"])
-    model.load_state_dict(ckpt["state_dict"])
+    model = Generator(recipe["width"], recipe["blocks"], recipe["nonnegative"])
+    model.load_state_dict(ckpt["ema_state_dict" if a.weights == "ema" else "state_dict"])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "dcgan", a.name)
     native = load(a.test[0], "native", 1)
@@ -62,7 +63,7 @@ def main():
     metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
     metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output scaled to a maximum of 1 " \
                              "against the phantom (/phantom, maximum 1); per-gap tube phantoms, deconvolution and latency: docs/BENCHMARKS.md"
-    training = dict(recipe, data=a.data, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
+    training = dict(recipe, data=a.data, weights=a.weights, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
                     description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,

@@ -6,7 +6,9 @@ embedded by the other domain's encoder, must match the input patch at the same p
 
 Only G is exported (TorchScript); it takes [N, 1, H, W] images of any size (padded to a multiple
 of 4 inside, cropped back) scaled to a maximum of 1, and adds its output to the input (global
-residual), so an untrained G is the identity.
+residual), so an untrained G is the identity. A nonnegative generator ends in a ReLU: concentrations
+are never negative, and the deconvolved domain is exactly 0 wherever there are no particles, which a
+linear output can only approach by cancelling the native image's haze to the last percent.
 """
 from typing import List
 
@@ -29,9 +31,10 @@ class Generator(nn.Module):
     """c7s1-w, two stride-2 downsamplings to 4w, `blocks` residual blocks, two x2 upsamplings
     (nearest + conv: no checkerboard), c7s1-1; the output is added to the input."""
 
-    def __init__(self, width: int = 16, blocks: int = 6):
+    def __init__(self, width: int = 16, blocks: int = 6, nonnegative: bool = True):
         super().__init__()
         w = width
+        self.nonnegative = nonnegative
         self.layers = nn.ModuleList([
             nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(1, w, 7), nn.InstanceNorm2d(w), nn.ReLU(True)),
             nn.Sequential(nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.InstanceNorm2d(2 * w), nn.ReLU(True)),
@@ -55,7 +58,8 @@ class Generator(nn.Module):
         f = z
         for layer in self.layers:
             f = layer(f)
-        return z[:, :, :h, :w] + self.decoder(f)[:, :, :h, :w]
+        out = z[:, :, :h, :w] + self.decoder(f)[:, :, :h, :w]
+        return torch.relu(out) if self.nonnegative else out
 
     @torch.jit.unused
     def encode(self, x) -> List[torch.Tensor]:
@@ -71,16 +75,30 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """PatchGAN: a real/fake score per overlapping patch (receptive field 34 px, about 7 mm)."""
+    """PatchGAN: a real/fake score per overlapping patch (receptive field 34 px, about 7 mm).
 
-    def __init__(self, width: int = 32):
+    norm "spectral" (the default) bounds each layer's Lipschitz constant instead of normalising
+    activations. With "instance" (CycleGAN's and CUT's choice) the per-channel means of a crop are
+    removed, so a discriminator looking at a mostly empty crop barely sees a faint constant background
+    that the generator adds, and the generator is never pushed to remove it."""
+
+    def __init__(self, width: int = 32, norm: str = "spectral"):
         super().__init__()
+        if norm not in ("spectral", "instance", "none"):
+            raise ValueError(f"unknown discriminator norm {norm!r}: spectral, instance or none")
         w = width
+
+        def conv(c_in, c_out, stride):
+            layer = nn.Conv2d(c_in, c_out, 4, stride=stride, padding=1)
+            return nn.utils.spectral_norm(layer) if norm == "spectral" else layer
+
+        def normed(c):
+            return [nn.InstanceNorm2d(c)] if norm == "instance" else []
         self.net = nn.Sequential(
-            nn.Conv2d(1, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.InstanceNorm2d(2 * w), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(2 * w, 4 * w, 4, stride=1, padding=1), nn.InstanceNorm2d(4 * w), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(4 * w, 1, 4, stride=1, padding=1))
+            conv(1, w, 2), nn.LeakyReLU(0.2, True),
+            conv(w, 2 * w, 2), *normed(2 * w), nn.LeakyReLU(0.2, True),
+            conv(2 * w, 4 * w, 1), *normed(4 * w), nn.LeakyReLU(0.2, True),
+            conv(4 * w, 1, 1))
 
     def forward(self, x):
         return self.net(x)
@@ -113,10 +131,11 @@ def patch_nce(query, key, temperature: float = 0.07):
 
 
 class DCGAN(nn.Module):
-    def __init__(self, width: int = 16, blocks: int = 6, disc_width: int = 32):
+    def __init__(self, width: int = 16, blocks: int = 6, disc_width: int = 32, disc_norm: str = "spectral",
+                 nonnegative: bool = True):
         super().__init__()
-        self.G, self.F = Generator(width, blocks), Generator(width, blocks)
-        self.D_X, self.D_Y = Discriminator(disc_width), Discriminator(disc_width)
+        self.G, self.F = Generator(width, blocks, nonnegative), Generator(width, blocks, nonnegative)
+        self.D_X, self.D_Y = Discriminator(disc_width, disc_norm), Discriminator(disc_width, disc_norm)
         channels = [1, width, 2 * width, 4 * width]
         self.H_X, self.H_Y = PatchHeads(channels), PatchHeads(channels)
 

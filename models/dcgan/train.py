@@ -1,7 +1,9 @@
 """Trains the DC-GAN on unpaired images from `magpie simulate dataset deblur --unpaired`: domain X
 is /native (native 3 T/m x-space images), domain Y is /sharp (deconvolved 6 T/m images of other
-phantoms); no pair is ever formed. Keeps the last weights: an unpaired method has no labels to
-select by. The validation PSNR against the phantom is logged only to watch the run.
+phantoms); no pair is ever formed. Keeps the last weights and an exponential moving average of G's
+weights (which damps the swings of an adversarial game from one step to the next). The validation
+PSNR and SSIM against the phantom (outputs scaled to a maximum of 1, as the bench and the exporter
+compare them) and the output's median where the phantom is 0 are logged to watch the run.
 
     /usr/bin/python3 models/dcgan/train.py --train train.h5 --val val.h5 --minutes 60 -o dcgan.ckpt
 
@@ -9,6 +11,9 @@ Objective (DCLGAN weights): 1 x LSGAN + 2 x dual PatchNCE + 1 x identity (L1), p
 Adam (0.5, 0.999) at 2e-4, decayed linearly to 0 over the second half of the time budget (CUT).
 """
 import argparse
+import copy
+import os
+import sys
 import time
 
 import h5py
@@ -18,15 +23,30 @@ import torch.nn.functional as nnf
 
 from model import DCGAN
 
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(__file__), "..")))
+from image_metrics import mean_psnr_ssim  # noqa: E402
+
 
 def load(path, name, limit=None):
     with h5py.File(path, "r") as f:
         return torch.from_numpy(np.asarray(f[name][:limit], dtype=np.float32)).unsqueeze(1)
 
 
-def psnr(output, reference):
-    mse = ((output.clamp(0, 1) - reference) ** 2).mean(dim=(1, 2, 3))
-    return (10 * torch.log10(1 / mse.clamp_min(1e-12))).mean().item()
+def peak_scaled(image):
+    """An output scaled to a maximum of 1 and clipped to [0, 1], as every method compared with the phantom."""
+    peak = image.max()
+    return np.clip(image / peak, 0, 1) if peak > 0 else np.zeros_like(image)
+
+
+def compare(generator, native, phantom):
+    """PSNR, SSIM against the phantom and the median background (where the phantom is 0) of G's outputs."""
+    with torch.no_grad():
+        out = torch.cat([generator(native[i:i + 25]) for i in range(0, len(native), 25)])
+    out = [peak_scaled(o[0].numpy().astype(np.float64)) for o in out]
+    truth = [t[0].numpy().astype(np.float64) for t in phantom]
+    metrics = mean_psnr_ssim(zip(truth, out))
+    metrics["background"] = round(float(np.mean([np.median(o[t == 0]) for o, t in zip(out, truth)])), 4)
+    return metrics
 
 
 def batch(images, size, crop, generator):
@@ -53,6 +73,29 @@ def with_image_noise(x, low, high, generator):
     return x + (power / 10 ** (snr / 10)).sqrt() * torch.randn(x.shape, generator=generator)
 
 
+class ImagePool:
+    """The last `size` generated images (Shrivastava et al.; CycleGAN): the discriminator sees, for
+    each new image, with probability 1/2 an older one it replaces, so it judges the generator's
+    recent history rather than only its latest step, which damps the oscillation between the two."""
+
+    def __init__(self, size: int, generator):
+        self.size, self.images, self.generator = size, [], generator
+
+    def __call__(self, batch):
+        out = []
+        for image in batch.detach():
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif torch.rand(1, generator=self.generator).item() < 0.5:
+                k = int(torch.randint(0, self.size, (1,), generator=self.generator))
+                out.append(self.images[k])
+                self.images[k] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
 def lsgan(scores, real: bool):
     return nnf.mse_loss(scores, torch.full_like(scores, 1.0 if real else 0.0))
 
@@ -64,6 +107,11 @@ def main():
     p.add_argument("--val-count", type=int, default=50)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--blocks", type=int, default=6)
+    p.add_argument("--disc-norm", default="spectral", choices=["spectral", "instance", "none"])
+    p.add_argument("--signed", dest="nonnegative", action="store_false",
+                   help="generators with a linear output instead of a final ReLU")
+    p.add_argument("--pool", type=int, default=50, help="generated images kept for the discriminators (0: none)")
+    p.add_argument("--ema", type=float, default=0.999, help="decay of the moving average of G's weights")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--patches", type=int, default=128, help="sampled locations per contrastive layer")
@@ -85,29 +133,32 @@ def main():
     generator = torch.Generator().manual_seed(a.seed)
     domain_x, domain_y = load(a.train, "native"), load(a.train, "sharp")
     val_native, val_phantom = load(a.val, "native", a.val_count), load(a.val, "phantom", a.val_count)
-    net = DCGAN(a.width, a.blocks)
+    net = DCGAN(a.width, a.blocks, disc_norm=a.disc_norm, nonnegative=a.nonnegative)
+    ema = copy.deepcopy(net.G).eval().requires_grad_(False)
+    best = {"ssim": -1.0, "step": 0, "state_dict": copy.deepcopy(net.G.state_dict())}
+    pool_x, pool_y = ImagePool(a.pool, generator), ImagePool(a.pool, generator)
     generators = [q for m in (net.G, net.F, net.H_X, net.H_Y) for q in m.parameters()]
     discriminators = [q for m in (net.D_X, net.D_Y) for q in m.parameters()]
     opt_g = torch.optim.Adam(generators, lr=a.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminators, lr=a.lr, betas=(0.5, 0.999))
     print(f"DC-GAN: {len(domain_x)} X and {len(domain_y)} Y images (unpaired), G has "
-          f"{sum(q.numel() for q in net.G.parameters())} parameters; validation PSNR against the phantom: "
-          f"native {psnr(val_native, val_phantom):.2f} dB", flush=True)
+          f"{sum(q.numel() for q in net.G.parameters())} parameters; validation against the phantom: "
+          f"native {compare(lambda x: x, val_native, val_phantom)}", flush=True)
 
     def validate():
         net.G.eval()
-        with torch.no_grad():
-            out = torch.cat([net.G(val_native[i:i + 25]) for i in range(0, len(val_native), 25)])
+        last = compare(net.G, val_native, val_phantom)
         net.G.train()
-        return psnr(out, val_phantom)
+        return {"last": last, "ema": compare(ema, val_native, val_phantom)}
 
-    recipe = {k: getattr(a, k) for k in ("train", "val", "val_count", "width", "blocks", "batch", "crop", "patches",
+    recipe = {k: getattr(a, k) for k in ("train", "val", "val_count", "width", "blocks", "nonnegative", "disc_norm", "pool", "ema", "batch", "crop", "patches",
                                           "lambda_gan", "lambda_nce", "lambda_idt", "image_snr", "lr", "minutes", "threads", "seed")}
     recipe.update(optimizer="Adam (0.5, 0.999), lr constant for half the budget, then linearly to 0",
-                  loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights kept")
+                  loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights and their moving average kept")
 
     def save(path, step, history):
-        torch.save({"state_dict": net.G.state_dict(), "full": net.state_dict(), "recipe": dict(recipe, steps=step),
+        torch.save({"state_dict": net.G.state_dict(), "ema_state_dict": ema.state_dict(), "best_state_dict": best["state_dict"],
+                    "best_step": best["step"], "full": net.state_dict(), "recipe": dict(recipe, steps=step),
                     "history": history}, path)
 
     budget = a.minutes * 60
@@ -138,20 +189,27 @@ def main():
         # Discriminators: real against the generators' current outputs.
         for d in (net.D_X, net.D_Y):
             d.requires_grad_(True)
-        loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(fake_y.detach()), False)
-                        + lsgan(net.D_X(x), True) + lsgan(net.D_X(fake_x.detach()), False))
+        loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(pool_y(fake_y) if a.pool else fake_y.detach()), False)
+                        + lsgan(net.D_X(x), True) + lsgan(net.D_X(pool_x(fake_x) if a.pool else fake_x.detach()), False))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
+        with torch.no_grad():
+            for average, current in zip(ema.parameters(), net.G.parameters()):
+                average.lerp_(current, 1 - a.ema)
         step += 1
         if step % a.eval_every == 0:
             val = validate()
+            if val["last"]["ssim"] > best["ssim"]:
+                best = {"ssim": val["last"]["ssim"], "step": step, "state_dict": copy.deepcopy(net.G.state_dict())}
             history.append({"step": step, "seconds": round(time.time() - start), "gan": gan.item(), "nce": nce.item(),
-                            "idt": idt.item(), "d": loss_d.item(), "val_psnr_phantom": val})
+                            "idt": idt.item(), "d": loss_d.item(), "val_phantom": val})
             print(f"step {step} {time.time() - start:.0f} s GAN {gan.item():.3f} NCE {nce.item():.3f} idt {idt.item():.4f} "
-                  f"D {loss_d.item():.3f} val PSNR {val:.2f} dB", flush=True)
+                  f"D {loss_d.item():.3f} val " + "; ".join(
+                      f"{k} PSNR {m['psnr']:.2f} SSIM {m['ssim']:.3f} background {m['background']:.1%}" for k, m in val.items()),
+                  flush=True)
             save(a.output + ".partial", step, history)
-    history.append({"step": step, "seconds": round(time.time() - start), "val_psnr_phantom": validate()})
+    history.append({"step": step, "seconds": round(time.time() - start), "val_phantom": validate()})
     save(a.output, step, history)
     print(f"saved {a.output} after {step} steps ({step * a.batch / len(domain_x):.1f} epochs of X)", flush=True)
 
