@@ -5,7 +5,7 @@ on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs scaled 
 every method compared with the phantom), as
 `magpie bench deblur --reference phantom` computes them.
 
-    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur [--weights ema] --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
+    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur [--weights best|last|ema] --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
 """
 import argparse
 import os
@@ -39,8 +39,8 @@ def main():
     p.add_argument("checkpoint")
     p.add_argument("--name", required=True)
     p.add_argument("--scanner", default="dcgan-paper-3T")
-    p.add_argument("--weights", choices=["last", "ema"], default="last",
-                   help="G's last weights or their moving average over training")
+    p.add_argument("--weights", choices=["best", "last", "ema"], default="best",
+                   help="G's weights with the best validation SSIM, its last weights, or their moving average")
     p.add_argument("--test", nargs="+", required=True)
     p.add_argument("--data", default="models/dcgan/datasets.sh", help="the commands that wrote the training data")
     p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
@@ -51,7 +51,7 @@ def main():
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
     model = Generator(recipe["width"], recipe["blocks"], recipe["nonnegative"])
-    model.load_state_dict(ckpt["ema_state_dict" if a.weights == "ema" else "state_dict"])
+    model.load_state_dict(ckpt[{"best": "best_state_dict", "last": "state_dict", "ema": "ema_state_dict"}[a.weights]])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "dcgan", a.name)
     native = load(a.test[0], "native", 1)
@@ -63,7 +63,7 @@ def main():
     metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
     metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output scaled to a maximum of 1 " \
                              "against the phantom (/phantom, maximum 1); per-gap tube phantoms, deconvolution and latency: docs/BENCHMARKS.md"
-    training = dict(recipe, data=a.data, weights=a.weights, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
+    training = dict(recipe, data=a.data, weights=a.weights if a.weights != "best" else f"best validation SSIM (step {ckpt['best_step']})", history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
                     description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
