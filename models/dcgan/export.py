@@ -5,7 +5,7 @@ on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs scaled 
 every method compared with the phantom), as
 `magpie bench deblur --reference phantom` computes them.
 
-    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur [--weights best|last|ema] --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
+    /usr/bin/python3 models/dcgan/export.py CKPT --name dcgan-deblur [--weights last|best] --test test-digits.h5 test-digits-30dB.h5 [--manifest M]
 """
 import argparse
 import os
@@ -39,8 +39,8 @@ def main():
     p.add_argument("checkpoint")
     p.add_argument("--name", required=True)
     p.add_argument("--scanner", default="dcgan-paper-3T")
-    p.add_argument("--weights", choices=["best", "last", "ema"], default="best",
-                   help="G's weights with the best validation SSIM, its last weights, or their moving average")
+    p.add_argument("--weights", choices=["last", "best"], default="last",
+                   help="G's last weights or those with the best validation SSIM")
     p.add_argument("--test", nargs="+", required=True)
     p.add_argument("--data", default="models/dcgan/datasets.sh", help="the commands that wrote the training data")
     p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
@@ -50,8 +50,8 @@ def main():
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
-    model = Generator(recipe["width"], recipe["blocks"], recipe["nonnegative"])
-    model.load_state_dict(ckpt[{"best": "best_state_dict", "last": "state_dict", "ema": "ema_state_dict"}[a.weights]])
+    model = Generator(recipe["width"], recipe["blocks"], recipe.get("nonnegative", False))
+    model.load_state_dict(ckpt["best_state_dict" if a.weights == "best" else "state_dict"])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "dcgan", a.name)
     native = load(a.test[0], "native", 1)

@@ -31,7 +31,7 @@ class Generator(nn.Module):
     """c7s1-w, two stride-2 downsamplings to 4w, `blocks` residual blocks, two x2 upsamplings
     (nearest + conv: no checkerboard), c7s1-1; the output is added to the input."""
 
-    def __init__(self, width: int = 16, blocks: int = 6, nonnegative: bool = True):
+    def __init__(self, width: int = 16, blocks: int = 6, nonnegative: bool = False):
         super().__init__()
         w = width
         self.nonnegative = nonnegative
@@ -77,12 +77,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """PatchGAN: a real/fake score per overlapping patch (receptive field 34 px, about 7 mm).
 
-    norm "spectral" (the default) bounds each layer's Lipschitz constant instead of normalising
-    activations. With "instance" (CycleGAN's and CUT's choice) the per-channel means of a crop are
-    removed, so a discriminator looking at a mostly empty crop barely sees a faint constant background
-    that the generator adds, and the generator is never pushed to remove it."""
+    norm "instance" (CycleGAN's and CUT's choice, the default) removes the per-channel means of a
+    crop, so a discriminator looking at a mostly empty crop barely sees a faint constant background
+    that the generator adds; "spectral" bounds each layer's Lipschitz constant instead of normalising
+    activations (models/README.md has what each did here)."""
 
-    def __init__(self, width: int = 32, norm: str = "spectral"):
+    def __init__(self, width: int = 32, norm: str = "instance"):
         super().__init__()
         if norm not in ("spectral", "instance", "none"):
             raise ValueError(f"unknown discriminator norm {norm!r}: spectral, instance or none")
@@ -131,8 +131,8 @@ def patch_nce(query, key, temperature: float = 0.07):
 
 
 class DCGAN(nn.Module):
-    def __init__(self, width: int = 16, blocks: int = 6, disc_width: int = 32, disc_norm: str = "spectral",
-                 nonnegative: bool = True):
+    def __init__(self, width: int = 16, blocks: int = 6, disc_width: int = 32, disc_norm: str = "instance",
+                 nonnegative: bool = False):
         super().__init__()
         self.G, self.F = Generator(width, blocks, nonnegative), Generator(width, blocks, nonnegative)
         self.D_X, self.D_Y = Discriminator(disc_width, disc_norm), Discriminator(disc_width, disc_norm)
