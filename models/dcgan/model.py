@@ -78,7 +78,7 @@ class Discriminator(nn.Module):
     """PatchGAN: a real/fake score per overlapping patch (receptive field 34 px, about 7 mm).
 
     norm "instance" (CycleGAN's and CUT's choice, the default) removes the per-channel means of a
-    crop, so a discriminator looking at a mostly empty crop barely sees a faint constant background
+    crop, so a discriminator looking at a mostly empty crop may barely see a faint constant background
     that the generator adds; "spectral" bounds each layer's Lipschitz constant instead of normalising
     activations (models/README.md has what each did here)."""
 
