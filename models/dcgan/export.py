@@ -11,27 +11,14 @@ import argparse
 import os
 import sys
 
-import numpy as np
 import torch
 
 from model import Generator
-from train import load, peak_scaled
+from train import compare, load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from image_metrics import mean_psnr_ssim  # noqa: E402
 from manifest import add_entry, save_module  # noqa: E402
-
-
-def evaluate(module, path):
-    native, phantom = load(path, "native"), load(path, "phantom")
-
-    def pairs():
-        with torch.no_grad():
-            for i in range(len(native)):
-                out = module(native[i:i + 1])[0, 0].numpy().astype(np.float64)
-                yield phantom[i, 0].numpy().astype(np.float64), peak_scaled(out)
-    return mean_psnr_ssim(pairs())
 
 
 def main():
@@ -60,10 +47,12 @@ def main():
         worst = (check_output - model(native)).abs().max().item()
     assert worst < 1e-5, f"the scripted module differs from the network by {worst}"
     h, w = native.shape[-2:]
-    metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
+    metrics = {os.path.basename(t): compare(loaded, load(t, "native"), load(t, "phantom")) for t in a.test}
     metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output scaled to a maximum of 1 " \
-                             "against the phantom (/phantom, maximum 1); per-gap tube phantoms, deconvolution and latency: docs/BENCHMARKS.md"
-    training = dict(recipe, data=a.data, weights=a.weights if a.weights != "best" else f"best validation SSIM (step {ckpt['best_step']})", history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
+                             "against the phantom (/phantom, maximum 1); background: the mean over images of the scaled output's median where the phantom is 0; " \
+                             "per-gap tube phantoms, deconvolution and latency: docs/BENCHMARKS.md"
+    weights = f"best validation SSIM (step {ckpt['best_step']})" if a.weights == "best" else "last"
+    training = dict(recipe, data=a.data, weights=weights, history=ckpt["history"], parameters=sum(q.numel() for q in model.parameters()),
                     description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
