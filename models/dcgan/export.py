@@ -37,6 +37,8 @@ def main():
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
+    if a.weights == "best" and "best_state_dict" not in ckpt:
+        p.error(f"{a.checkpoint} holds no best-validation weights (written before train.py kept them): use --weights last")
     model = Generator(recipe["width"], recipe["blocks"], recipe.get("nonnegative", False))
     model.load_state_dict(ckpt["best_state_dict" if a.weights == "best" else "state_dict"])
     model.eval()

@@ -127,6 +127,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
+    if a.pool < 0:
+        p.error(f"--pool {a.pool}: the number of kept images must be 0 or more")
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
