@@ -1,11 +1,12 @@
 """Trains the DC-GAN on unpaired images from `magpie simulate dataset deblur --unpaired`: domain X
 is /native (native 3 T/m x-space images), domain Y is /sharp (deconvolved 6 T/m images of other
 phantoms); no pair is ever formed. The validation set (paired: native images and their phantoms)
-scores G every --eval-every steps: PSNR and SSIM against the phantom of outputs scaled to a maximum
-of 1, as the bench and the exporter compare them, and the output's median where the phantom is 0
-(the background). The checkpoint holds G's last weights and the weights with the best validation
-SSIM: the adversarial game keeps the background level swinging by a few percent of the peak from
-one evaluation to the next, and SSIM against an empty background counts every percent.
+scores G every --eval-every steps, run on tiles of the training crop as export.py runs it
+(model.Tiled): PSNR and SSIM against the phantom of outputs scaled to a maximum of 1, as the bench
+and the exporter compare them, and the output's median where the phantom is 0 (the background).
+The checkpoint holds G's last weights and the weights with the best validation SSIM: the
+adversarial game keeps the background level swinging by a few percent of the peak from one
+evaluation to the next, and SSIM against an empty background counts every percent.
 
     /usr/bin/python3 models/dcgan/train.py --train train.h5 --val val.h5 --minutes 60 -o dcgan.ckpt
 
@@ -23,15 +24,19 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
-from model import DCGAN
+from model import DCGAN, Tiled
 
 sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(__file__), "..")))
 from image_metrics import mean_psnr_ssim  # noqa: E402
 
 
-def load(path, name, limit=None):
-    with h5py.File(path, "r") as f:
-        return torch.from_numpy(np.asarray(f[name][:limit], dtype=np.float32)).unsqueeze(1)
+def load(paths, name, limit=None):
+    """`name` from each file (the first `limit` records of each), concatenated."""
+    parts = []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            parts.append(torch.from_numpy(np.asarray(f[name][:limit], dtype=np.float32)).unsqueeze(1))
+    return torch.cat(parts)
 
 
 def peak_scaled(image):
@@ -104,9 +109,9 @@ def lsgan(scores, real: bool):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", required=True)
-    p.add_argument("--val", required=True)
-    p.add_argument("--val-count", type=int, default=50)
+    p.add_argument("--train", nargs="+", required=True, help="one or more sets, pooled")
+    p.add_argument("--val", nargs="+", required=True, help="one or more sets, pooled")
+    p.add_argument("--val-count", type=int, default=50, help="records used from each validation set")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--blocks", type=int, default=6)
     p.add_argument("--disc-norm", default="instance", choices=["instance", "spectral", "none"])
@@ -146,9 +151,11 @@ def main():
           f"{sum(q.numel() for q in net.G.parameters())} parameters; validation against the phantom: "
           f"native {compare(lambda x: x, val_native, val_phantom)}", flush=True)
 
+    tiled = Tiled(net.G, a.crop)  # as export.py runs G by default
+
     def validate():
         net.G.eval()
-        metrics = compare(net.G, val_native, val_phantom)
+        metrics = compare(tiled, val_native, val_phantom)
         net.G.train()
         return metrics
 
