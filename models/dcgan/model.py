@@ -6,10 +6,10 @@ embedded by the other domain's encoder, must match the input patch at the same p
 
 Only G is exported (TorchScript), by default inside `Tiled` (G on tiles of its training crop);
 it takes [N, 1, H, W] images of any size (padded to a multiple of 4 inside, cropped back) scaled
-to a maximum of 1, and adds its output to the input (global
-residual), so an untrained G is the identity. A nonnegative generator ends in a ReLU: concentrations
-are never negative, and the deconvolved domain is exactly 0 wherever there are no particles, which a
-linear output can only approach by cancelling the native image's haze to the last percent.
+to a maximum of 1, and adds its output to the input (global residual), so an untrained G is the
+identity. A nonnegative generator ends in a ReLU: concentrations are never negative, and the
+deconvolved domain is exactly 0 wherever there are no particles, which a linear output can only
+approach by cancelling the native image's haze to the last percent.
 """
 from typing import List
 
@@ -92,6 +92,8 @@ class Tiled(nn.Module):
         self.register_buffer("weight", ramp[:, None] * ramp[None, :])
 
     def starts(self, n: int) -> List[int]:
+        if n <= self.size:
+            return [0]
         out = list(range(0, n - self.size, 3 * self.size // 4))
         out.append(n - self.size)
         return out
@@ -103,8 +105,8 @@ class Tiled(nn.Module):
         s = self.size
         out = torch.zeros_like(x)
         total = torch.zeros_like(x)
-        for top in self.starts(h) if h > s else [0]:
-            for left in self.starts(w) if w > s else [0]:
+        for top in self.starts(h):
+            for left in self.starts(w):
                 tile = x[:, :, top:top + s, left:left + s]
                 weight = self.weight[:tile.shape[-2], :tile.shape[-1]]
                 out[:, :, top:top + s, left:left + s] += self.generator(tile) * weight
