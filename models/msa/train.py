@@ -52,6 +52,7 @@ def main():
     p.add_argument("--crop", type=int, default=120, help="square crops of this size (120: whole images)")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--lr-end", type=float, default=1e-5)
+    p.add_argument("--beta1", type=float, default=0.5, help="Adam's first-moment decay (the paper's 0.5)")
     p.add_argument("--minutes", type=float, default=45)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
@@ -72,7 +73,7 @@ def main():
         source = torch.load(a.init)["state_dict"] if a.init.endswith(".ckpt") else torch.jit.load(a.init).state_dict()
         model.load_state_dict(source)
     criterion = DeblurLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.5, 0.999))
+    optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(a.beta1, 0.999))
     print(f"{a.arch}: {len(native)} training pairs, {len(val_native)} validation, "
           f"{sum(q.numel() for q in model.parameters())} parameters; native PSNR on validation "
           f"{psnr(val_native, val_sharp):.2f} dB", flush=True)
@@ -88,7 +89,7 @@ def main():
     start, step, best, history = time.time(), 0, -math.inf, []
     recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "lr", "lr_end",
                                           "minutes", "threads", "seed", "init")}
-    recipe.update(optimizer="Adam (0.5, 0.999), cosine decay lr -> lr_end over the time budget",
+    recipe.update(optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
                   loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
     while time.time() - start < budget:
         order = torch.randperm(len(native), generator=generator)
