@@ -83,12 +83,15 @@ def with_image_noise(x, low, high, generator):
 class ImagePool:
     """The last `size` generated images (Shrivastava et al.; CycleGAN): the discriminator sees, for
     each new image, with probability 1/2 an older one it replaces, so it judges the generator's
-    recent history rather than only its latest step, which damps the oscillation between the two."""
+    recent history rather than only its latest step, which damps the oscillation between the two.
+    A pool of size 0 passes the batch through."""
 
     def __init__(self, size: int, generator):
         self.size, self.images, self.generator = size, [], generator
 
     def __call__(self, batch):
+        if self.size == 0:
+            return batch.detach()
         out = []
         for image in batch.detach():
             if len(self.images) < self.size:
@@ -197,8 +200,8 @@ def main():
         # Discriminators: real against the generators' current outputs.
         for d in (net.D_X, net.D_Y):
             d.requires_grad_(True)
-        loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(pool_y(fake_y) if a.pool else fake_y.detach()), False)
-                        + lsgan(net.D_X(x), True) + lsgan(net.D_X(pool_x(fake_x) if a.pool else fake_x.detach()), False))
+        loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(pool_y(fake_y)), False)
+                        + lsgan(net.D_X(x), True) + lsgan(net.D_X(pool_x(fake_x)), False))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()

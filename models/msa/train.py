@@ -64,6 +64,8 @@ def main():
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     generator = torch.Generator().manual_seed(a.seed)
+    if not 0 <= a.beta1 < 1:
+        p.error(f"--beta1 {a.beta1}: Adam's first-moment decay is in [0, 1)")
     native, sharp = load(a.train)
     if a.crop % 4 or a.crop > min(native.shape[-2:]):
         p.error(f"--crop {a.crop}: a crop is a multiple of 4 pixels, at most the images' {tuple(native.shape[-2:])}")
