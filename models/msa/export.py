@@ -26,6 +26,14 @@ DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, 
                 "restormer": "compact Restormer (comparison network for the MSA-transformer)"}
 
 
+def gflops(model, image):
+    """Floating-point operations of one forward pass (torch.profiler: convolutions and matrix
+    products, a multiply-add counted as 2), in units of 1e9."""
+    with torch.no_grad(), torch.profiler.profile(with_flops=True) as profiler:
+        model(image)
+    return round(sum(event.flops for event in profiler.key_averages()) / 1e9, 2)
+
+
 def evaluate(module, path):
     native, sharp = load(path)
 
@@ -65,7 +73,8 @@ def main():
     metrics = {os.path.basename(t): evaluate(loaded, t) for t in a.test}
     metrics["definitions"] = "PSNR and SSIM (skimage, data range 1, Gaussian-weighted SSIM as Wang et al.) of the output clipped to [0, 1] against /sharp; " \
                              "the comparison with other methods and latency: docs/BENCHMARKS.md (magpie bench deblur)"
-    training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters, description=DESCRIPTIONS[recipe["arch"]])
+    training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters, gflops=gflops(model, native),
+                    description=DESCRIPTIONS[recipe["arch"]])
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},

@@ -190,11 +190,9 @@ class MSATransformer(nn.Module):
         self.up1 = Upsample(2 * c, c)
         self.fuse1 = Mix(c)
         self.refine = nn.Sequential(ResBlock(c), ResBlock(c))
+        # PyTorch's default initialisation, as the Restormer's: with the paper's Xavier initialisation
+        # the same network trained far slower here (models/README.md).
         self.out = nn.Conv2d(c, 1, 3, padding=1)
-        for m in self.modules():  # the paper's Xavier initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x):
         e1 = self.shallow(x)
