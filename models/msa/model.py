@@ -12,7 +12,8 @@ attention), Mix a channel-wise adaptive mix-up (a learnt per-channel weight w = 
 w a + (1 - w) b), MSFN a multi-scale feed-forward network (1x1 expansion, 3x3 and 5x5 depth-wise
 convolutions on two halves, GELU, 1x1 projection). Upsampling by transpose convolutions, fused
 with the encoder's features of the same scale by adaptive mix-up; residual blocks and a final
-convolution added to the input.
+convolution added to the input. Initialised as PyTorch does by default, as the Restormer: with
+the paper's Xavier initialisation the same network trained far slower here (models/README.md).
 
 CompactRestormer: the comparison network, Restormer (MDTA + gated-Dconv feed-forward) at the same
 three scales and a similar parameter count, trained with the same data, loss and budget.
@@ -190,8 +191,6 @@ class MSATransformer(nn.Module):
         self.up1 = Upsample(2 * c, c)
         self.fuse1 = Mix(c)
         self.refine = nn.Sequential(ResBlock(c), ResBlock(c))
-        # PyTorch's default initialisation, as the Restormer's: with the paper's Xavier initialisation
-        # the same network trained far slower here (models/README.md).
         self.out = nn.Conv2d(c, 1, 3, padding=1)
 
     def forward(self, x):
