@@ -32,12 +32,22 @@ def psnr(output, label):
     return (10 * torch.log10(1 / mse.clamp_min(1e-12))).mean().item()
 
 
-def crops(native, sharp, indices, size, generator):
+def crops(native, sharp, indices, size, generator, dihedral=False):
+    """Random crops of the pairs at `indices`; with `dihedral`, each pair also gets one of the eight
+    flips and transpositions of the square (the scanner's x and y are alike: equal gradients and
+    nearly equal drive frequencies, so a transformed pair is a pair the scanner could have made)."""
     h, w = native.shape[-2:]
     ys = torch.randint(0, (h - size) // 4 + 1, (len(indices),), generator=generator) * 4
     xs = torch.randint(0, (w - size) // 4 + 1, (len(indices),), generator=generator) * 4
     a = torch.stack([native[i, :, y:y + size, x:x + size] for i, y, x in zip(indices.tolist(), ys.tolist(), xs.tolist())])
     b = torch.stack([sharp[i, :, y:y + size, x:x + size] for i, y, x in zip(indices.tolist(), ys.tolist(), xs.tolist())])
+    if dihedral:
+        def turn(t, flip_y, flip_x, transpose):
+            t = t.flip([d for d, on in ((-2, flip_y), (-1, flip_x)) if on]) if flip_y or flip_x else t
+            return t.transpose(-2, -1) if transpose else t
+        draws = torch.randint(0, 2, (len(indices), 3), generator=generator).tolist()
+        a = torch.stack([turn(t, *d) for t, d in zip(a, draws)])
+        b = torch.stack([turn(t, *d) for t, d in zip(b, draws)])
     return a, b
 
 
@@ -50,6 +60,8 @@ def main():
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--crop", type=int, default=120, help="square crops of this size (120: whole images)")
+    p.add_argument("--augment", choices=["none", "dihedral"], default="none",
+                   help="dihedral: a random flip / transposition of each training pair")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--lr-end", type=float, default=1e-5)
     p.add_argument("--beta1", type=float, default=0.5, help="Adam's first-moment decay (the paper's 0.5)")
@@ -89,7 +101,7 @@ def main():
 
     budget = a.minutes * 60
     start, step, best, history = time.time(), 0, -math.inf, []
-    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "lr", "lr_end",
+    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment", "lr", "lr_end",
                                           "minutes", "threads", "seed", "init")}
     recipe.update(optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
                   loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
@@ -101,7 +113,7 @@ def main():
                 break
             for group in optimizer.param_groups:
                 group["lr"] = a.lr_end + (a.lr - a.lr_end) * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
-            x, y = crops(native, sharp, order[i:i + a.batch], a.crop, generator)
+            x, y = crops(native, sharp, order[i:i + a.batch], a.crop, generator, a.augment == "dihedral")
             loss = criterion(model(x), y, x)
             optimizer.zero_grad()
             loss.backward()
