@@ -124,3 +124,64 @@ import Testing
         }
     }
 }
+
+/// The deblurring networks train with flipped and transposed pairs (`models/msa/train.py --augment
+/// dihedral`). That is sound only if the deblur scanner images a transposed or flipped phantom as
+/// the transposed or flipped image: equal x and y gradients and a Lissajous of nearly equal
+/// frequencies. The raster, whose FFP sweeps x only, is the control that must fail the test.
+@Suite struct XSpaceSymmetryTests {
+    static let size = 40
+
+    /// The phantom's pixel at (column x, row y) moved by `transform` (x fastest in storage).
+    static func transformed(_ image: [Double], _ transform: (Int, Int) -> (Int, Int)) -> [Double] {
+        var out = image
+        for y in 0..<size {
+            for x in 0..<size {
+                let (u, v) = transform(x, y)
+                out[v * size + u] = image[y * size + x]
+            }
+        }
+        return out
+    }
+
+    /// SSIM between the image of the transformed phantom and the transformed image of the phantom.
+    static func agreement(_ scanner: MPIScanner, _ transform: @escaping (Int, Int) -> (Int, Int)) throws -> Double {
+        var scanner = scanner
+        scanner.imageSize = [size, size, 1]
+        let phantom = try PhantomGenerator(scanner: scanner).render(.digits, seed: 5)
+        let moved = NDArray(shape: phantom.shape, storage: transformed(phantom.storage, transform))
+        let simulator = try SignalSimulator(scanner: scanner), reco = try XSpaceReconstruction(scanner: scanner)
+        let image = try reco.reconstruct(simulator.voltages(concentration: phantom.map { $0 * 0.1 })).storage
+        let imageOfMoved = try reco.reconstruct(simulator.voltages(concentration: moved.map { $0 * 0.1 })).storage
+        let top = image.max()!
+        return ImageMetrics.ssim(imageOfMoved.map { $0 / top }, reference: transformed(image, transform).map { $0 / top },
+                                 rows: size, columns: size, dataRange: 1)
+    }
+
+    static func transform(_ name: String) -> (Int, Int) -> (Int, Int) {
+        switch name {
+        case "transpose": { x, y in (y, x) }
+        case "flip x": { x, y in (size - 1 - x, y) }
+        default: { x, y in (size - 1 - y, x) }  // rotate 90
+        }
+    }
+
+    @Test(arguments: ["transpose", "flip x", "rotate 90"])
+    func deblurScannerImagesTheTransformedPhantomAsTheTransformedImage(name: String) throws {
+        let ssim = try Self.agreement(ScannerPreset.deblurPaper3T.scanner, Self.transform(name))
+        print("deblur-paper-3T, \(name): SSIM \(ssim)")
+        #expect(ssim >= 0.99, "\(name): SSIM \(ssim)")
+    }
+
+    @Test func rasterDoesNotImageTheTransposedPhantomAsTheTransposedImage() throws {
+        let raster = MPIScanner(
+            name: "raster", gradient: [3, 3, 6], baseFrequency: 2.5e6,
+            drive: [DriveChannel(axis: 0, amplitude: 0.045, divider: 100, phase: Double.pi / 2),
+                    DriveChannel(axis: 1, amplitude: 0.045, divider: 10000, phase: Double.pi / 2)],
+            samplingRate: 2.5e6, samplesPerPeriod: 10000, receive: [ReceiveChannel(axis: 0), ReceiveChannel(axis: 1)],
+            particle: Particle(coreDiameter: 20e-9, temperature: 293.15), imageSize: [Self.size, Self.size, 1])
+        let ssim = try Self.agreement(raster, Self.transform("transpose"))
+        print("raster, transpose: SSIM \(ssim)")
+        #expect(ssim < 0.99, "raster, transpose: SSIM \(ssim)")
+    }
+}
