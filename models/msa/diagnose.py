@@ -36,13 +36,21 @@ def main():
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
+    if a.limit < 1 or a.threads < 1:
+        p.error("--limit and --threads are at least 1")
     torch.set_num_threads(a.threads)
     modules = {os.path.basename(m): torch.jit.load(m) for m in a.models}
     for path in a.set:
-        native, sharp = load(path, a.limit)
-        with h5py.File(path, "r") as f:
-            kinds = re.search(r"--phantom (\S+)", f["recipe"][()].decode())
+        try:
+            f = h5py.File(path, "r")
+        except OSError as error:
+            p.error(f"{path}: {error}")
+        with f:
+            if "native" not in f or "sharp" not in f:
+                p.error(f"{path}: not a `magpie simulate dataset deblur` file (no /native and /sharp)")
+            kinds = re.search(r"--phantom (\S+)", f["recipe"][()].decode()) if "recipe" in f else None
         kinds = kinds.group(1).split(",") if kinds else ["digits"]
+        native, sharp = load(path, a.limit)
         for name, module in modules.items():
             def run(x):
                 with torch.no_grad():
