@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import torch
 
-from train import load
+from train import load, psnrs
 
 sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(__file__), "..")))
 from image_metrics import ssim  # noqa: E402
@@ -23,10 +23,6 @@ TRANSFORMS = {"flip x": lambda t: t.flip(-1), "rotate 180": lambda t: t.flip(-2)
               "transpose": lambda t: t.transpose(-2, -1)}
 REGIONS = {"background (< 0.01)": (0, 0.01), "faint (0.01-0.1)": (0.01, 0.1), "middle (0.1-0.5)": (0.1, 0.5),
            "bright (>= 0.5)": (0.5, 1.01)}
-
-
-def psnrs(output, label):
-    return 10 * torch.log10(1 / ((output - label) ** 2).mean(dim=(1, 2, 3)))
 
 
 def main():

@@ -27,9 +27,14 @@ def load(path, limit=None):
     return native, sharp
 
 
-def psnr(output, label):
+def psnrs(output, label):
+    """PSNR of each image of the batch, the output clipped to [0, 1] (data range 1)."""
     mse = ((output.clamp(0, 1) - label) ** 2).mean(dim=(1, 2, 3))
-    return (10 * torch.log10(1 / mse.clamp_min(1e-12))).mean().item()
+    return 10 * torch.log10(1 / mse.clamp_min(1e-12))
+
+
+def psnr(output, label):
+    return psnrs(output, label).mean().item()
 
 
 def crops(native, sharp, indices, size, generator, dihedral=False):
