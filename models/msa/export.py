@@ -59,7 +59,7 @@ def main():
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
-    model = build(recipe["arch"], recipe["width"])
+    model = build(recipe["arch"], recipe["width"], recipe.get("nonnegative", False))
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "msa", a.name)

@@ -27,6 +27,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def nonnegative(image, enabled: bool):
+    """The output layer's optional ReLU. A concentration image is nonnegative, and its outputs are
+    clipped at 0 anyway; without the ReLU in training, the background's residual error is symmetric
+    about 0 and the clip turns it into a positive pedestal (about 0.4 of its spread), which SSIM
+    weighs heavily where the label is 0. With it, the loss sees the clipped output and the network
+    learns to push the background below 0."""
+    return F.relu(image) if enabled else image
+
+
 class LayerNorm2d(nn.Module):
     """Layer normalisation over channels at each pixel (Restormer's WithBias_LayerNorm)."""
 
@@ -178,9 +187,11 @@ class ResBlock(nn.Module):
 
 
 class MSATransformer(nn.Module):
-    def __init__(self, width: int = 16, strip_blocks: int = 6, mdta_blocks: int = 3, heads: int = 2):
+    def __init__(self, width: int = 16, strip_blocks: int = 6, mdta_blocks: int = 3, heads: int = 2,
+                 nonnegative: bool = False):
         super().__init__()
         c = width
+        self.nonnegative = nonnegative
         self.shallow = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), ResBlock(c))
         self.down1 = nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), ResBlock(2 * c))
         self.down2 = nn.Conv2d(2 * c, 4 * c, 3, stride=2, padding=1)
@@ -199,7 +210,7 @@ class MSATransformer(nn.Module):
         s = self.smallest(self.down2(e2))
         d2 = self.second(self.fuse2(self.up2(s), e2))
         d1 = self.refine(self.fuse1(self.up1(d2), e1))
-        return x + self.out(d1)
+        return nonnegative(x + self.out(d1), self.nonnegative)
 
 
 class GDFN(nn.Module):
@@ -234,9 +245,10 @@ class CompactRestormer(nn.Module):
     """Restormer at three scales: blocks (2, 3, 4) in the encoder and bottleneck, (3, 2) in the
     decoder, concatenation + 1x1 reduction for the skips (as Restormer), a global residual."""
 
-    def __init__(self, width: int = 16, heads: int = 2):
+    def __init__(self, width: int = 16, heads: int = 2, nonnegative: bool = False):
         super().__init__()
         c = width
+        self.nonnegative = nonnegative
         self.embed = nn.Conv2d(1, c, 3, padding=1)
         self.enc1 = nn.Sequential(*[RestormerBlock(c, heads) for _ in range(2)])
         self.down1 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
@@ -257,11 +269,11 @@ class CompactRestormer(nn.Module):
         s = self.bottleneck(self.down2(e2))
         d2 = self.dec2(self.reduce2(torch.cat([self.up2(s), e2], dim=1)))
         d1 = self.dec1(self.reduce1(torch.cat([self.up1(d2), e1], dim=1)))
-        return x + self.out(d1)
+        return nonnegative(x + self.out(d1), self.nonnegative)
 
 
 ARCHITECTURES = {"msa": MSATransformer, "restormer": CompactRestormer}
 
 
-def build(architecture: str, width: int) -> nn.Module:
-    return ARCHITECTURES[architecture](width=width)
+def build(architecture: str, width: int, nonnegative: bool = False) -> nn.Module:
+    return ARCHITECTURES[architecture](width=width, nonnegative=nonnegative)

@@ -67,6 +67,7 @@ def main():
     p.add_argument("--crop", type=int, default=120, help="square crops of this size (120: whole images)")
     p.add_argument("--augment", choices=["none", "dihedral"], default="none",
                    help="dihedral: a random flip / transposition of each training pair")
+    p.add_argument("--nonnegative", action="store_true", help="a ReLU on the output (model.nonnegative)")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--lr-end", type=float, default=1e-5)
     p.add_argument("--beta1", type=float, default=0.5, help="Adam's first-moment decay (the paper's 0.5)")
@@ -87,7 +88,7 @@ def main():
     if a.crop % 4 or a.crop > min(native.shape[-2:]):
         p.error(f"--crop {a.crop}: a crop is a multiple of 4 pixels, at most the images' {tuple(native.shape[-2:])}")
     val_native, val_sharp = load(a.val, a.val_count)
-    model = build(a.arch, a.width)
+    model = build(a.arch, a.width, a.nonnegative)
     if a.init:
         source = torch.load(a.init)["state_dict"] if a.init.endswith(".ckpt") else torch.jit.load(a.init).state_dict()
         model.load_state_dict(source)
@@ -106,7 +107,7 @@ def main():
 
     budget = a.minutes * 60
     start, step, best, history = time.time(), 0, -math.inf, []
-    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment", "lr", "lr_end",
+    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment", "nonnegative", "lr", "lr_end",
                                           "minutes", "threads", "seed", "init")}
     recipe.update(optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
                   loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
