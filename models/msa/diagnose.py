@@ -1,7 +1,8 @@
 """Where a deblurring network gains and loses on a `magpie simulate dataset deblur` set: PSNR per
 phantom kind, PSNR on the set flipped or transposed (a network that has learnt the orientation of
-its training shapes loses there; the scanner's x and y are alike, so the physics does not), and
-SSIM split by the label's intensity (where the SSIM deficit lies).
+its training shapes loses there; the scanner's x and y are alike, so the physics does not), SSIM
+split by the label's intensity (where the SSIM deficit lies), and the output where the label is 0
+(a pedestal there, before and after the clip at 0, costs SSIM through its luminance term).
 
     /usr/bin/python3 models/msa/diagnose.py msa-deblur.pt restormer-deblur.pt --set val-digits.h5 test-phantoms.h5 --limit 100
 """
@@ -50,8 +51,9 @@ def main():
         for name, module in modules.items():
             def run(x):
                 with torch.no_grad():
-                    return torch.cat([module(x[i:i + 10]) for i in range(0, len(x), 10)]).clamp(0, 1)
-            out = run(native)
+                    return torch.cat([module(x[i:i + 10]) for i in range(0, len(x), 10)])
+            raw = run(native)
+            out = raw.clamp(0, 1)
             value = psnrs(out, sharp)
             print(f"{os.path.basename(path)}, {name}: PSNR {value.mean():.2f} dB over {len(native)} images")
             if len(kinds) > 1:  # record i is kind i mod n
@@ -65,6 +67,9 @@ def main():
             for k, (lo, hi) in REGIONS.items():
                 inside = (labels >= lo) & (labels < hi)
                 print(f"    {k}: {inside.mean():.2f}, {maps[inside].mean():.3f}, {(1 - maps[inside]).sum() / (1 - maps).sum():.2f}")
+            zero = sharp < 0.001
+            print(f"  where the label is below 0.001 ({zero.float().mean():.2f} of pixels): output mean {out[zero].mean():+.4f}, "
+                  f"before the clip {raw[zero].mean():+.4f} (spread {raw[zero].std():.4f})")
 
 
 if __name__ == "__main__":
