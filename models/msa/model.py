@@ -30,9 +30,9 @@ import torch.nn.functional as F
 def nonnegative(image, enabled: bool):
     """The output layer's optional ReLU. A concentration image is nonnegative, and its outputs are
     clipped at 0 anyway; without the ReLU in training, the background's residual error is symmetric
-    about 0 and the clip turns it into a positive pedestal (about 0.4 of its spread), which SSIM
-    weighs heavily where the label is 0. With it, the loss sees the clipped output and the network
-    learns to push the background below 0."""
+    about 0 and the clip turns it into a positive pedestal (sigma / sqrt(2 pi) for Gaussian error),
+    which SSIM weighs heavily where the label is 0. With it, the loss sees the clipped output and
+    the network learns to keep the background below 0."""
     return F.relu(image) if enabled else image
 
 

@@ -1,7 +1,7 @@
 """Trains a deblurring network (MSA-transformer or the compact Restormer it is compared with) on
 pairs from `magpie simulate dataset deblur`, selecting the weights by validation PSNR.
 
-    /usr/bin/python3 models/msa/train.py --arch msa --train train.h5 --val val.h5 --minutes 60 --augment dihedral -o msa.ckpt
+    /usr/bin/python3 models/msa/train.py --arch msa --train train.h5 --val val.h5 --minutes 60 --augment dihedral --nonnegative -o msa.ckpt
 
 Both networks get the same recipe: whole 120 x 120 images (--crop 120; the size they are run at:
 attention learnt on smaller crops does not carry over to the whole image), batch 4, Adam
