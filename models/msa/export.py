@@ -59,8 +59,11 @@ def main():
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
-    if (recipe.get("init") or "").endswith(".ckpt") and not os.path.exists(recipe["init"]):
-        p.error(f"{a.checkpoint} was trained on from {recipe['init']}, which is gone: its recipe belongs in the manifest")
+    first_phase = None
+    if (recipe.get("init") or "").endswith(".ckpt"):  # a second phase of training: keep the first phase's recipe
+        if not os.path.exists(recipe["init"]):
+            p.error(f"{a.checkpoint} was trained on from {recipe['init']}, which is gone: its recipe belongs in the manifest")
+        first_phase = torch.load(recipe["init"])["recipe"]
     model = build(recipe["arch"], recipe["width"], recipe.get("nonnegative", False))
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
@@ -77,8 +80,8 @@ def main():
                              "the comparison with other methods and latency: docs/BENCHMARKS.md (magpie bench deblur)"
     training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters, gflops=gflops(model, native),
                     description=DESCRIPTIONS[recipe["arch"]])
-    if (recipe.get("init") or "").endswith(".ckpt"):  # a second phase of training: keep the first phase's recipe
-        training["init_recipe"] = torch.load(recipe["init"])["recipe"]
+    if first_phase:
+        training["init_recipe"] = first_phase
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},

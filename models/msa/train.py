@@ -107,8 +107,8 @@ def main():
 
     budget = a.minutes * 60
     start, step, best, history = time.time(), 0, -math.inf, []
-    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment", "nonnegative", "lr", "lr_end",
-                                          "minutes", "threads", "seed", "init")}
+    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment",
+                                          "nonnegative", "lr", "lr_end", "minutes", "threads", "seed", "init")}
     recipe.update(optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
                   loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
     while time.time() - start < budget:
