@@ -56,6 +56,9 @@ def main():
     p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
+    missing = [t for t in a.test if not os.path.isfile(t)]
+    if missing:  # before the module is written, so a typo leaves nothing behind
+        p.error(f"no such test set: {', '.join(missing)}")
     torch.set_num_threads(2)
     ckpt = torch.load(a.checkpoint)
     recipe = ckpt["recipe"]
