@@ -36,7 +36,7 @@ def main():
     if a.limit < 1 or a.threads < 1:
         p.error("--limit and --threads are at least 1")
     torch.set_num_threads(a.threads)
-    modules = {os.path.basename(m): torch.jit.load(m) for m in a.models}
+    modules = {m: torch.jit.load(m) for m in a.models}  # by path: two versions may share a file name
     for path in a.set:
         try:
             f = h5py.File(path, "r")
