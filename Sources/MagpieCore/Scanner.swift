@@ -157,7 +157,8 @@ public struct MPIScanner: Sendable, Codable, Equatable {
             guard channel.divider > 0, channel.amplitude > 0 else { throw fail("drive channels need positive divider and amplitude") }
         }
         guard samplingRate > 0, samplesPerPeriod > 0 else { throw fail("sampling rate and samples per period must be positive") }
-        let cycle = Double(leastCommonMultiple(drive.map(\.divider))) / baseFrequency
+        guard let lcm = leastCommonMultiple(drive.map(\.divider)) else { throw fail("the least common multiple of the dividers overflows") }
+        let cycle = Double(lcm) / baseFrequency
         guard abs(cycle - period) <= 1e-9 * period else {
             throw fail("lcm(dividers) / base frequency = \(cycle) s but \(samplesPerPeriod) samples at \(samplingRate) S/s last \(period) s")
         }

@@ -19,7 +19,7 @@ public enum ScannerPreset: String, CaseIterable, Sendable {
             let axes = self == .openmpi1d ? 1 : self == .openmpi2d ? 2 : 3
             let dividers = [102, 96, 99]
             let drive = (0..<axes).map { DriveChannel(axis: $0, amplitude: 0.012, divider: dividers[$0], phase: Double.pi / 2) }
-            let samples = leastCommonMultiple(dividers.prefix(axes))  // 102, 1632, 53856
+            let samples = leastCommonMultiple(dividers.prefix(axes))!  // 102, 1632, 53856
             let size = [[64, 1, 1], [64, 64, 1], [24, 24, 12]][axes - 1]
             return MPIScanner(name: rawValue, gradient: [-1, -1, 2], baseFrequency: 2.5e6, drive: drive, samplingRate: 2.5e6,
                            samplesPerPeriod: samples, receive: (0..<axes).map { ReceiveChannel(axis: $0) },

@@ -19,9 +19,10 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     private var stopRequested = false          // under `state`
     private var heartbeat = DispatchTime.now()  // under `state`: the processing thread's last sign of life
 
+    /// `log` gets one line per event, with control characters escaped (text from the stream goes into it).
     public init(config: DaemonConfig, log: @escaping @Sendable (String) -> Void) throws {
         self.config = config
-        self.log = log
+        self.log = { log(LogText.escaped($0)) }
         do {
             try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true)
         } catch {
@@ -86,10 +87,16 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     // MARK: - Recovery
 
     /// Turns journals left by a daemon that was killed into MDF files holding every archived frame.
+    /// A journal that cannot become a file is moved to `quarantine/` with a note of why (`magpie
+    /// recover` saves what it can from it), so no journal can stop or loop the daemon's start.
     @discardableResult
     public func recover() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: config.directory)) ?? []
         var written: [String] = []
+        for name in names.sorted() where name.hasPrefix(".") && name.contains(".mdf.partial-") {
+            // A file the writer had not finished when the daemon died; its journal is still here.
+            try? FileManager.default.removeItem(atPath: (config.directory as NSString).appendingPathComponent(name))
+        }
         for name in names.sorted() where name.hasPrefix(".") && name.hasSuffix(".journal") {
             let journal = (config.directory as NSString).appendingPathComponent(name)
             do {
@@ -100,10 +107,32 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                 log("recovered scan \(record.start.scanID): \(record.frames.count) archived frames -> \(path)")
                 written.append(path)
             } catch {
-                log("cannot recover \(journal): \(error); it is left in place")
+                quarantine(journal, because: "\(error)")
             }
         }
         return written
+    }
+
+    /// Moves a journal that cannot become a file out of the way, with a note beside it.
+    private func quarantine(_ journal: String, because reason: String) {
+        let folder = (config.directory as NSString).appendingPathComponent("quarantine")
+        let name = String((journal as NSString).lastPathComponent.dropFirst())   // visible there
+        var target = (folder as NSString).appendingPathComponent(name)
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: target) {
+            attempt += 1
+            target = (folder as NSString).appendingPathComponent("\(attempt)-\(name)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: journal, toPath: target)
+            let note = "\(MDF.timestamp()) magpie \(MagpieVersion.string) could not turn this journal into an MDF file:\n\(reason)\n"
+                + "Save what it holds with: magpie recover \(target) -o recovered.mdf\n"
+            try? Data(note.utf8).write(to: URL(fileURLWithPath: target + ".why.txt"))
+            log("cannot recover \(journal): \(reason); moved to \(target) (magpie recover saves what it holds)")
+        } catch {
+            log("cannot recover \(journal): \(reason); nor move it to \(folder): \(error); it is left in place")
+        }
     }
 
     // MARK: - Running
@@ -112,7 +141,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     /// `ready` is called once the socket is open; `tick` on every pass of the intake loop (at
     /// least every 100 ms), saying whether the processing thread is alive too (the systemd watchdog).
     public func run(ready: () -> Void = {}, tick: (_ processingAlive: Bool) -> Void = { _ in }) throws {
-        let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark)
+        let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark,
+                                      maximumMessageBytes: config.maximumMessageBytes)
         let receiver = StreamReceiver()
         var journal: ScanJournal?
         let finished = DispatchSemaphore(value: 0)
@@ -128,6 +158,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             if let parts = try socket.receive(timeoutMilliseconds: 100) {
                 for event in receiver.handle(parts) { handle(event, journal: &journal) }
             }
+            for event in receiver.closeIfSilent(timeout: config.scanTimeout) { handle(event, journal: &journal) }
             let beat = state.withLock { heartbeat }
             tick(DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000)
         }
@@ -142,12 +173,18 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     private func handle(_ event: ReceiverEvent, journal: inout ScanJournal?) {
         switch event {
         case let .scanStarted(start, parts):
-            let path = journalPath(start.scanID)
+            let path = newJournalPath(start.scanID)
+            openJournal = path
             conversion = start.metadata.acquisition.receiver.dataConversionFactor.map { (Float($0[0]), Float($0[1])) }
             do {
                 journal = try ScanJournal(path: path, scanStart: parts)
                 queue.push(.begin(ScanContext(start: start, metadata: MDFFile(scanStart: start, frames: start.framesPlanned)), journal: path))
                 log("scan \(start.scanID) started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
+                let repairs = MetadataRepair.repair(start.metadata).1
+                if !repairs.isEmpty {
+                    log("scan \(start.scanID): metadata that is not valid MDF 2.1.0 is repaired in its file (originals under /_magpie/repairs): "
+                        + repairs.map(\.description).joined(separator: "; "))
+                }
             } catch {
                 journal = nil
                 log("scan \(start.scanID): \(error); its frames cannot be archived")
@@ -176,27 +213,39 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                            Double(intake.frames - 1) / seconds, Double(intake.bytes) / seconds / 1e6))
             }
             intake = (0, 0, 0, 0)
-            counters.update { $0.lost += closure.missing.count }
-            queue.push(.end(closure, journal: journalPath(closure.scanID), counters: counters.takeScan()))
+            counters.update { $0.lost += MissingFrames.count(closure.missing) }
+            queue.push(.end(closure, journal: openJournal ?? "", counters: counters.takeScan()))
+            openJournal = nil
         case let .rejected(reason, isFrame):
             counters.update {
                 $0.rejected += 1
                 if isFrame { $0.received += 1 }
             }
-            log("rejected: \(reason)")
+            if let reason { log("rejected: \(reason)") }
         case let .gap(after, count):
             log("sequence gap: \(count) message\(count == 1 ? "" : "s") missing after \(after)")
+        case let .resynchronized(from, to):
+            log("sequence jumped from \(from) to \(to), beyond \(StreamLimits.maximumSequenceJump): a restarted sender or a wild value; counting afresh")
         case let .dropped(count):
             counters.update { $0.lost += count }
             log("dropped \(count) frame\(count == 1 ? "" : "s") held too long for a scan-start that never came")
         }
     }
 
-    private func journalPath(_ scanID: String) -> String {
-        let safe = String(scanID.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
-        return (config.directory as NSString).appendingPathComponent(".\(safe).journal")
+    /// A journal path no other journal has: scan ids that sanitise alike, or a journal kept for
+    /// recovery, are never overwritten.
+    private func newJournalPath(_ scanID: String) -> String {
+        let safe = LogText.fileSafe(scanID)
+        var path = (config.directory as NSString).appendingPathComponent(".\(safe).journal")
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: path) {
+            attempt += 1
+            path = (config.directory as NSString).appendingPathComponent(".\(safe)-\(attempt).journal")
+        }
+        return path
     }
 
+    private var openJournal: String?   // intake thread only: the open scan's journal
     private var conversion: [(Float, Float)] = []   // intake thread only: the open scan's dataConversionFactor
     private var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)   // intake thread only: the open scan's archive rate
 
@@ -292,7 +341,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             try FileManager.default.removeItem(atPath: journal)
             log("scan \(closure.scanID) \(closure.complete ? "complete" : closure.status): "
                 + zip(Counters.Values.names, values.all).map { "\($0) \($1)" }.joined(separator: ", ")
-                + (closure.missing.isEmpty ? "" : " (missing frames \(Self.ranges(closure.missing)))") + " -> \(path)")
+                + (closure.missing.isEmpty ? "" : " (missing frames \(MissingFrames.description(closure.missing)))") + " -> \(path)")
             if let latencies = progress?.latencies.sorted(), !latencies.isEmpty {
                 log(String(format: "scan %@: send-to-image latency median %.2f ms, 99th percentile %.2f ms, over %d images", closure.scanID,
                            latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)], latencies.count))
@@ -303,9 +352,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     }
 
     /// Writes a scan's MDF file; returns its path.
-    private func write(_ record: ScanRecord, missing: [Int], status: String, complete: Bool, images: [Float], imageFrames: [Int],
+    private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, images: [Float], imageFrames: [Int],
                        counters values: Counters.Values?) throws -> String {
-        var (file, streamFields) = record.mdf(missing: missing)
+        var (file, _, streamFields) = record.mdf(missing: missing)
         if let geometry = reconstruction?.geometry, !imageFrames.isEmpty {
             let voxels = geometry.size.reduce(1, *)
             file.reconstruction = MDF.Reconstruction(data: .float32(NDArray(shape: [imageFrames.count, voxels, 1], storage: images)),
@@ -314,7 +363,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)
-        let base = "\(stamp)-\(record.start.scanID.prefix(8))"
+        let base = "\(stamp)-\(LogText.fileSafe(record.start.scanID, limit: 8))"
         var path = (config.directory as NSString).appendingPathComponent("\(base).mdf")
         var attempt = 1
         while FileManager.default.fileExists(atPath: path) {
@@ -345,18 +394,5 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             }
         }
         return path
-    }
-
-    /// [1, 2, 3, 7] as "1-3, 7".
-    static func ranges(_ values: [Int]) -> String {
-        var parts: [String] = []
-        var start = values.first, previous = values.first
-        for value in values.dropFirst() + [Int.min] {
-            if let p = previous, value == p + 1 { previous = value; continue }
-            if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)-\(p)") }
-            start = value
-            previous = value
-        }
-        return parts.joined(separator: ", ")
     }
 }

@@ -29,6 +29,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var bind = false
     /// Receive high-water mark, messages.
     public var highWaterMark: Int32 = 100_000
+    /// Seconds without a message for the open scan after which it is closed as incomplete (its scan-end was lost).
+    public var scanTimeout: Double = 10
+    /// ZeroMQ's maximum message (part) size: a peer sending more is disconnected before its bytes are buffered.
+    public var maximumMessageBytes = StreamLimits.maximumPayloadBytes
     /// Where scans are written (and journals kept while they stream).
     public var directory: String
     /// PNG of the newest image, relative to `directory` unless absolute; "" for none.
@@ -87,7 +91,7 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         let reader = Reader(table: table, source: source)
         try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
-        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark"], in: "input")
+        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes"], in: "input")
         try reader.allow(keys: ["directory", "preview"], in: "output")
         try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
                                          "lambda", "iterations", "score_model", "deblur", "deblur_model", "queue"], in: "pipeline")
@@ -103,7 +107,11 @@ public struct DaemonConfig: Sendable, Equatable {
             config.socket = kind
         }
         config.bind = try reader.bool("input", "bind") ?? config.bind
-        if let mark = try reader.int("input", "high_water_mark", minimum: 1) { config.highWaterMark = Int32(clamping: mark) }
+        if let mark = try reader.int("input", "high_water_mark", 1...10_000_000) { config.highWaterMark = Int32(mark) }
+        config.scanTimeout = try reader.double("input", "scan_timeout", 0.1...86_400) ?? config.scanTimeout
+        // A header part may be 1 MiB; a frame payload at most StreamLimits.maximumPayloadBytes.
+        config.maximumMessageBytes = try reader.int("input", "max_message_bytes", StreamCodec.maximumHeaderSize...StreamLimits.maximumPayloadBytes)
+            ?? config.maximumMessageBytes
         config.preview = try reader.string("output", "preview") ?? config.preview
         if let background = try reader.string("pipeline", "background") {
             guard ["subtract", "off"].contains(background) else {
@@ -126,8 +134,8 @@ public struct DaemonConfig: Sendable, Equatable {
             config.reconstruction = value
         }
         config.systemMatrix = try reader.string("pipeline", "system_matrix")
-        config.lambda = try reader.double("pipeline", "lambda", minimum: 0)
-        config.iterations = try reader.int("pipeline", "iterations", minimum: 1)
+        config.lambda = try reader.double("pipeline", "lambda", 0...1e6)
+        config.iterations = try reader.int("pipeline", "iterations", 1...100_000)
         config.scoreModel = try reader.string("pipeline", "score_model") ?? config.scoreModel
         if let deblur = try reader.string("pipeline", "deblur") {
             guard let value = Deblur(rawValue: deblur) else {
@@ -136,7 +144,7 @@ public struct DaemonConfig: Sendable, Equatable {
             config.deblur = value
         }
         config.deblurModel = try reader.string("pipeline", "deblur_model")
-        config.queueLength = try reader.int("pipeline", "queue", minimum: 1) ?? config.queueLength
+        config.queueLength = try reader.int("pipeline", "queue", 1...1_000_000) ?? config.queueLength
         config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
         if [.kaczmarz, .cgnr, .score].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
             throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(config.reconstruction.rawValue)\" needs system_matrix = \"/path/to/sm.mdf\"")
@@ -186,18 +194,22 @@ public struct DaemonConfig: Sendable, Equatable {
             return bool
         }
 
-        func int(_ section: String, _ key: String, minimum: Int) throws -> Int? {
+        func int(_ section: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let value = value(section, key) else { return nil }
             guard let int = value.int else { throw wrongType(section, key, "an integer") }
-            guard int >= minimum else { throw PipelineError.config("\(source): [\(section)] \(key) must be at least \(minimum), not \(int)") }
+            guard range.contains(int) else { throw outOfRange(section, key, "\(int)", "\(range.lowerBound) to \(range.upperBound)") }
             return int
         }
 
-        func double(_ section: String, _ key: String, minimum: Double) throws -> Double? {
+        func double(_ section: String, _ key: String, _ range: ClosedRange<Double>) throws -> Double? {
             guard let value = value(section, key) else { return nil }
             guard let double = value.double ?? value.int.map(Double.init) else { throw wrongType(section, key, "a number") }
-            guard double >= minimum else { throw PipelineError.config("\(source): [\(section)] \(key) must be at least \(minimum), not \(double)") }
+            guard double.isFinite, range.contains(double) else { throw outOfRange(section, key, "\(double)", "a finite number from \(range.lowerBound) to \(range.upperBound)") }
             return double
+        }
+
+        func outOfRange(_ section: String, _ key: String, _ value: String, _ allowed: String) -> PipelineError {
+            PipelineError.config("\(source): [\(section)] \(key) = \(value) is out of range; allowed: \(allowed)")
         }
 
         func wrongType(_ section: String, _ key: String, _ expected: String) -> PipelineError {

@@ -41,7 +41,8 @@ extension MDFFile {
         func flat<T>(_ nested: [[[T]]]) -> NDArray<T> {
             NDArray(shape: [nested.count, nested.first?.count ?? 0, nested.first?.first?.count ?? 0], storage: nested.flatMap { $0.flatMap { $0 } })
         }
-        let lcm = leastCommonMultiple(drive.divider.flatMap { $0.map(Int.init) })
+        // Validated scan-starts have an lcm within StreamLimits; 0 (an invalid cycle) rather than a trap otherwise.
+        let lcm = leastCommonMultiple(drive.divider.joined()) ?? 0
         self.init(
             study: MDF.Study(name: m.study.name, number: m.study.number, uuid: m.study.uuid, description: m.study.description),
             experiment: MDF.Experiment(name: m.experiment.name, number: m.experiment.number, uuid: m.experiment.uuid,

@@ -26,11 +26,14 @@ public struct StreamError: Error, CustomStringConvertible, Equatable {
     public let message: String
     /// The htype the message claimed, when its header got that far.
     public var htype: String?
+    /// The scan the message named, when its header decoded but failed a check.
+    public var scanID: String?
 
-    public init(_ kind: Kind, _ message: String, htype: String? = nil) {
+    public init(_ kind: Kind, _ message: String, htype: String? = nil, scanID: String? = nil) {
         self.kind = kind
         self.message = message
         self.htype = htype
+        self.scanID = scanID
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }
@@ -56,6 +59,11 @@ public enum StreamCodec {
     public static func decode(_ parts: [Data]) throws -> StreamMessage {
         guard let header = parts.first else { throw StreamError(.badParts, "empty message") }
         guard header.count <= maximumHeaderSize else { throw StreamError(.notJSON, "header of \(header.count) bytes exceeds 1 MiB") }
+        do {
+            try StrictJSON.check(header)
+        } catch let violation as StrictJSON.Violation {
+            throw StreamError(.notJSON, "header is not JSON as RFC 8259 defines it: \(violation)")
+        }
         let type: String
         do {
             type = try JSONDecoder().decode(HType.self, from: header).htype
@@ -66,6 +74,10 @@ public enum StreamCodec {
             return try decode(parts, header: header, type: type)
         } catch var error as StreamError {
             error.htype = type
+            // The scan it named, if that much decodes: a refused scan-start's frames are refused with it.
+            if error.scanID == nil, let id = (try? JSONDecoder().decode(ScanIDField.self, from: header))?.scan_id, (1...128).contains(id.utf8.count) {
+                error.scanID = id
+            }
             throw error
         }
     }
@@ -86,7 +98,9 @@ public enum StreamCodec {
             try expectParts(parts, 1, type)
             let end: ScanEnd = try decodeHeader(header, type)
             try checkScanID(end.scanID)
-            guard end.framesSent >= 0 else { throw StreamError(.invalidField, "frames_sent must be 0 or more") }
+            guard (0...StreamLimits.maximumFrames).contains(end.framesSent) else {
+                throw StreamError(.invalidField, "frames_sent must be in 0...\(StreamLimits.maximumFrames), got \(end.framesSent)")
+            }
             return .scanEnd(end)
         default:
             throw StreamError(.unknownType, "htype '\(type.prefix(80))' is not one of \(ScanStart.htype), \(FrameHeader.htype), \(ScanEnd.htype)")
@@ -95,7 +109,8 @@ public enum StreamCodec {
 
     /// The htype a header claims, without validating anything else (nil if it has none).
     public static func htype(of header: Data) -> String? {
-        try? JSONDecoder().decode(HType.self, from: header).htype
+        guard header.count <= maximumHeaderSize, (try? StrictJSON.check(header)) != nil else { return nil }
+        return try? JSONDecoder().decode(HType.self, from: header).htype
     }
 
     /// The payload's values as Float (raw values: the scan's dataConversionFactor is not applied).
@@ -129,37 +144,37 @@ public enum StreamCodec {
 
     private static func validate(_ start: ScanStart) throws {
         try checkScanID(start.scanID)
-        for (name, value) in [("repeat", start.repeatIndex), ("frames_planned", start.framesPlanned)] where value < 0 {
-            throw StreamError(.invalidField, "\(name) must be 0 or more, got \(value)")
+        guard start.repeatIndex >= 0 else { throw StreamError(.invalidField, "repeat must be 0 or more, got \(start.repeatIndex)") }
+        try check("frames_planned", start.framesPlanned, 0...StreamLimits.maximumFrames)
+        try check("periods_per_frame", start.periodsPerFrame, 1...StreamLimits.maximumPeriods)
+        try check("channels", start.channels, 1...StreamLimits.maximumChannels)
+        try check("samples_per_period", start.samplesPerPeriod, 1...StreamLimits.maximumSamples)
+        guard StreamLimits.payloadBytes(start.frameShape, elementSize: start.sampleType.size) != nil else {
+            throw StreamError(.invalidField, "a frame of \(start.frameShape) \(start.sampleType.rawValue) exceeds \(StreamLimits.maximumPayloadBytes) bytes")
         }
-        for (name, value) in [("periods_per_frame", start.periodsPerFrame), ("channels", start.channels), ("samples_per_period", start.samplesPerPeriod)]
-            where value < 1 {
-            throw StreamError(.invalidField, "\(name) must be at least 1, got \(value)")
+        guard start.repeatIntervalSeconds.isFinite, start.repeatIntervalSeconds > 0 else {
+            throw StreamError(.invalidField, "repeat_interval_s must be finite and positive")
         }
-        guard start.repeatIntervalSeconds > 0 else { throw StreamError(.invalidField, "repeat_interval_s must be positive") }
-        let receiver = start.metadata.acquisition.receiver
-        guard receiver.numChannels == start.channels else {
-            throw StreamError(.invalidField, "metadata.acquisition.receiver.numChannels \(receiver.numChannels) differs from channels \(start.channels)")
+        if let fault = start.metadata.structuralFault(periods: start.periodsPerFrame, channels: start.channels, samples: start.samplesPerPeriod) {
+            throw StreamError(.invalidField, fault)
         }
-        guard receiver.numSamplingPoints == start.samplesPerPeriod else {
-            throw StreamError(.invalidField, "metadata.acquisition.receiver.numSamplingPoints \(receiver.numSamplingPoints) differs from samples_per_period \(start.samplesPerPeriod)")
-        }
-        guard receiver.dataConversionFactor.count == start.channels, receiver.dataConversionFactor.allSatisfy({ $0.count == 2 }) else {
-            throw StreamError(.invalidField, "metadata.acquisition.receiver.dataConversionFactor must be \(start.channels) x 2")
-        }
-        guard receiver.bandwidth > 0, start.metadata.acquisition.drivefield.baseFrequency > 0 else {
-            throw StreamError(.invalidField, "metadata.acquisition: bandwidth and baseFrequency must be positive")
-        }
+    }
+
+    private static func check(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(value) else { throw StreamError(.invalidField, "\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(value)") }
     }
 
     private static func validate(_ frame: FrameHeader, payload: Data) throws {
         try checkScanID(frame.scanID)
-        guard frame.frame >= 0 else { throw StreamError(.invalidField, "frame must be 0 or more, got \(frame.frame)") }
+        try check("frame", frame.frame, 0...(StreamLimits.maximumFrames - 1))
         guard frame.shape.count == 3, frame.shape.allSatisfy({ $0 >= 1 }), frame.shape[0] == frame.periods else {
             throw StreamError(.invalidField, "shape \(frame.shape) must be [periods, channels, samples] with periods = \(frame.periods)")
         }
-        guard payload.count == frame.payloadSize else {
-            throw StreamError(.badPayload, "payload has \(payload.count) bytes, shape \(frame.shape) of \(frame.sampleType.rawValue) needs \(frame.payloadSize)")
+        guard let size = frame.payloadSize else {
+            throw StreamError(.invalidField, "shape \(frame.shape) of \(frame.sampleType.rawValue) exceeds \(StreamLimits.maximumPayloadBytes) bytes")
+        }
+        guard payload.count == size else {
+            throw StreamError(.badPayload, "payload has \(payload.count) bytes, shape \(frame.shape) of \(frame.sampleType.rawValue) needs \(size)")
         }
         if frame.sampleType == .float32 {
             let bad = payload.withUnsafeBytes { raw in
@@ -213,6 +228,10 @@ public enum StreamCodec {
 
 private struct HType: Decodable {
     let htype: String
+}
+
+private struct ScanIDField: Decodable {
+    let scan_id: String
 }
 
 /// A header with its htype, written as one flat JSON object.

@@ -152,8 +152,8 @@ public struct FrameHeader: Codable, Sendable, Equatable {
         self.shape = shape
     }
 
-    /// Bytes the payload must have.
-    public var payloadSize: Int { shape.reduce(1, *) * sampleType.size }
+    /// Bytes the payload must have; nil when the shape exceeds `StreamLimits.maximumPayloadBytes`.
+    public var payloadSize: Int? { StreamLimits.payloadBytes(shape, elementSize: sampleType.size) }
 
     enum CodingKeys: String, CodingKey {
         case scanID = "scan_id", sequence, frame, periods, flags, timeNs = "time_ns", sentNs = "sent_ns", sampleType = "sample_type", shape

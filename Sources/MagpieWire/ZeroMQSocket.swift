@@ -60,8 +60,10 @@ public final class ZeroMQSocket: @unchecked Sendable {
 
     /// Opens the socket and binds (`bind: true`) or connects it. `highWaterMark` is in messages
     /// (the send queue for senders, the receive queue for receivers); `lingerMilliseconds` is how
-    /// long close waits to deliver what is queued.
-    public init(_ kind: Kind, endpoint: String, bind: Bool, highWaterMark: Int32 = 1000, lingerMilliseconds: Int32 = 2000) throws {
+    /// long close waits to deliver what is queued. `maximumMessageBytes` (receivers): ZeroMQ
+    /// disconnects a peer that sends a larger message part, before its bytes are buffered.
+    public init(_ kind: Kind, endpoint: String, bind: Bool, highWaterMark: Int32 = 1000, lingerMilliseconds: Int32 = 2000,
+                maximumMessageBytes: Int? = nil) throws {
         guard let socket = zmq_socket(ZeroMQContext.shared, kind.code) else { throw ZeroMQError("socket") }
         self.socket = socket
         self.kind = kind
@@ -69,6 +71,12 @@ public final class ZeroMQSocket: @unchecked Sendable {
         do {
             try set(kind.sends ? ZMQ_SNDHWM : ZMQ_RCVHWM, highWaterMark)
             try set(ZMQ_LINGER, lingerMilliseconds)
+            if let maximumMessageBytes {
+                var value = Int64(maximumMessageBytes)
+                guard zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) == 0 else {
+                    throw ZeroMQError("setsockopt ZMQ_MAXMSGSIZE", endpoint: endpoint)
+                }
+            }
             if kind == .sub {
                 guard zmq_setsockopt(socket, ZMQ_SUBSCRIBE, nil, 0) == 0 else { throw ZeroMQError("subscribe", endpoint: endpoint) }
             }
@@ -110,7 +118,8 @@ public final class ZeroMQSocket: @unchecked Sendable {
     }
 
     /// The next multipart message, or nil when none arrives within `timeoutMilliseconds`
-    /// (-1: wait for ever) or the wait was interrupted by a signal.
+    /// (-1: wait for ever) or the wait was interrupted by a signal. Parts beyond
+    /// `StreamLimits.maximumParts` come back empty: counted, but their bytes are not kept.
     public func receive(timeoutMilliseconds: Int32) throws -> [Data]? {
         var item = zmq_pollitem_t(socket: socket, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
         let ready = zmq_poll(&item, 1, Int(timeoutMilliseconds))
@@ -126,7 +135,7 @@ public final class ZeroMQSocket: @unchecked Sendable {
             zmq_msg_init(&message)
             defer { zmq_msg_close(&message) }
             guard zmq_msg_recv(&message, socket, 0) >= 0 else { throw ZeroMQError("receive", endpoint: endpoint) }
-            parts.append(Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)))
+            parts.append(parts.count < StreamLimits.maximumParts ? Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)) : Data())
             more = zmq_msg_more(&message) != 0
         }
         return parts

@@ -62,7 +62,7 @@ import Testing
     @Test func badMessagesAreRejectedWithTheirReason() throws {
         let good = try StreamCodec.encode(Self.frame())
         rejects([], .badParts, "empty")
-        rejects([json("{not json")], .notJSON, "not a JSON object")
+        rejects([json("{not json")], .notJSON, "RFC 8259")
         rejects([json("[1, 2]")], .notJSON, "not a JSON object")
         rejects([json("{\"scan_id\": \"a\"}")], .invalidField, "missing field htype")
         rejects([json("{\"htype\": \"magpie.frame/2\"}")], .unknownType, "magpie.frame/2")
@@ -96,5 +96,69 @@ import Testing
         metadata.removeValue(forKey: "scanner")
         header["metadata"] = metadata
         rejects([try JSONSerialization.data(withJSONObject: header)], .invalidField, "missing field metadata.scanner")
+    }
+
+    func header(_ message: StreamMessage, _ change: (inout [String: Any]) -> Void) throws -> [Data] {
+        var parts = try StreamCodec.encode(message)
+        var object = try JSONSerialization.jsonObject(with: parts[0]) as! [String: Any]
+        change(&object)
+        parts[0] = try JSONSerialization.data(withJSONObject: object)
+        return parts
+    }
+
+    @Test func headersMustBeStrictJSON() throws {
+        let good = try StreamCodec.encode(Self.frame())
+        let text = String(decoding: good[0], as: UTF8.self)
+        rejects([json(String(text.dropLast()) + ",}"), good[1]], .notJSON, "RFC 8259")
+        rejects([Data([0xEF, 0xBB, 0xBF]) + good[0], good[1]], .notJSON, "byte-order mark")
+        rejects([text.data(using: .utf16LittleEndian)!, good[1]], .notJSON, "RFC 8259")
+        rejects([json(String(text.dropLast()) + ",\"frame\":4}"), good[1]], .notJSON, "duplicate key")
+        rejects([json("{\"htype\":" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}")], .notJSON, "nested deeper")
+        rejects([json("{\"htype\":\"a\nb\"}")], .notJSON, "control character")
+        rejects([json("{\"htype\":01}")], .notJSON, "RFC 8259")
+        #expect(try StreamCodec.decode([json(" \n" + text + "\t "), good[1]]) == Self.frame())
+    }
+
+    @Test func hugeNumbersAreRefusedWithoutOverflow() throws {
+        rejects(try header(Self.frame()) { $0["shape"] = [1, 1 << 40, 1 << 40]; $0["periods"] = 1 }, .invalidField, "exceeds")
+        rejects(try header(Self.frame()) { $0["shape"] = [Int.max, Int.max, Int.max]; $0["periods"] = Int.max }, .invalidField, "exceeds")
+        rejects(try header(Self.frame()) { $0["frame"] = 1 << 60 }, .invalidField, "frame must be in 0...")
+        rejects(try header(.scanStart(Self.start)) { $0["frames_planned"] = 1_000_000_000_000_000 }, .invalidField, "frames_planned")
+        rejects(try header(.scanStart(Self.start)) { $0["periods_per_frame"] = Int.max }, .invalidField, "periods_per_frame")
+        rejects(try header(.scanStart(Self.start)) { $0["samples_per_period"] = 1 << 23; $0["periods_per_frame"] = 60_000 }, .invalidField, "exceeds")
+        rejects(try header(.scanEnd(ScanEnd(scanID: "a", framesSent: 1, lastSequence: nil, status: .complete, timeNs: 0))) { $0["frames_sent"] = 1 << 62 },
+                .invalidField, "frames_sent")
+        #expect(StreamLimits.payloadBytes([Int.max, 2, 2], elementSize: 4) == nil)
+        #expect(StreamLimits.payloadBytes([1, 3, 53_856], elementSize: 4) == 646_272)
+    }
+
+    @Test func metadataShapesAreCheckedBeforeAnythingIsBuilt() throws {
+        func refused(_ words: String, _ change: (inout ScanMetadata) -> Void) throws {
+            var start = Self.start
+            change(&start.metadata)
+            do {
+                _ = try StreamCodec.decode(StreamCodec.encode(.scanStart(start)))
+                Issue.record("accepted metadata that should fail with \(words)")
+            } catch let error as StreamError {
+                #expect(error.message.contains(words), "\(error.message)")
+                #expect(error.scanID == "scan-1")
+            }
+        }
+        try refused("divider must be D x F") { $0.acquisition.drivefield.divider = [[102], [96, 5]] }
+        try refused("divider must be D x F") { $0.acquisition.drivefield.divider = [] }
+        try refused("divider must be D x F") { $0.acquisition.drivefield.divider = [[]] }
+        try refused("least common multiple") { $0.acquisition.drivefield.divider = [[(1 << 40) - 1], [(1 << 40) - 3]] }
+        try refused("divider values") { $0.acquisition.drivefield.divider = [[0], [96]] }
+        try refused("phase must be J x D x F") { $0.acquisition.drivefield.phase = [[[1.57]]] }
+        try refused("strength must be J x D x F") { $0.acquisition.drivefield.strength = [[[0.012, 1], [0.012]]] }
+        try refused("waveform must be D x F") { $0.acquisition.drivefield.waveform = [["sine"]] }
+        try refused("gradient must be J x Y x 3 x 3") { $0.acquisition.gradient = [[[[1, 0], [0, 1, 0], [0, 0, 2]]]] }
+        try refused("dataConversionFactor must be 2 x 2") { $0.acquisition.receiver.dataConversionFactor = [[1, 0]] }
+        try refused("baseFrequency") { $0.acquisition.drivefield.baseFrequency = 0 }
+        // Cosmetic faults pass the stream's checks (the daemon repairs them in the file).
+        var start = Self.start
+        start.metadata.study.uuid = "x"
+        start.metadata.scanner.name = ""
+        #expect(try StreamCodec.decode(StreamCodec.encode(.scanStart(start))) == .scanStart(start))
     }
 }

@@ -185,9 +185,13 @@ public enum MDFValidator {
         let acquisition = mdf.acquisition
         let drive = acquisition.driveField
         if drive.baseFrequency > 0, !drive.divider.storage.isEmpty, drive.divider.storage.allSatisfy({ $0 > 0 }) {
-            let expected = Double(leastCommonMultiple(drive.divider.storage)) / drive.baseFrequency
-            require(abs(drive.cycle - expected) <= 1e-9 * max(expected, 1e-12) + 1e-15, "/acquisition/drivefield/cycle",
-                    "is \(drive.cycle) s, but lcm(divider) / baseFrequency = \(expected) s")
+            if let lcm = leastCommonMultiple(drive.divider.storage) {
+                let expected = Double(lcm) / drive.baseFrequency
+                require(abs(drive.cycle - expected) <= 1e-9 * max(expected, 1e-12) + 1e-15, "/acquisition/drivefield/cycle",
+                        "is \(drive.cycle) s, but lcm(divider) / baseFrequency = \(expected) s")
+            } else {
+                deviations.append(MDFDeviation("/acquisition/drivefield/divider", "the least common multiple of the dividers exceeds 2^63"))
+            }
         }
         require(acquisition.numAverages >= 1, "/acquisition/numAverages", "is \(acquisition.numAverages), expected at least 1")
         if let tracer = mdf.tracer {
