@@ -102,24 +102,26 @@ class HostileSender(unittest.TestCase):
     def file_of(self, daemon, scan_id):
         for path in daemon.files():
             with h5py.File(path, "r") as f:
-                # HDF5 strings end at a NUL, so a scan id holding one is stored up to it.
-                if f["/_magpie/stream/scanID"][()].decode(errors="replace") == scan_id.split("\0")[0]:
+                # C readers of HDF5 strings stop at a NUL: compare up to it.
+                if f["/_magpie/stream/scanID"][()].decode(errors="replace").split("\0")[0] == scan_id.split("\0")[0]:
                     return path
         return None
 
     def survives(self, hostile, input_extra="", pipeline="", fresh_socket=False):
         """Feeds `hostile`, then a valid scan; checks the four promises and returns the daemon (stopped)."""
         daemon = self.start_daemon(input_extra, pipeline)
-        self.send(daemon, hostile)
-        if fresh_socket:   # the hostile peer may have been disconnected
-            time.sleep(0.3)
         valid_id = f"valid-{HostileSender.sequence}"
-        self.send(daemon, self.scan(valid_id))
+        if fresh_socket:   # the hostile peer is disconnected: the valid scan comes from a new one
+            self.send(daemon, hostile)
+            time.sleep(0.3)
+            self.send(daemon, self.scan(valid_id))
+        else:   # one connection, so the daemon receives them in this order
+            self.send(daemon, hostile + self.scan(valid_id))
         path = wait_for(lambda: self.file_of(daemon, valid_id), 60, "the valid scan's file")
         self.assertIsNone(daemon.process.poll(), "the daemon died")
         with h5py.File(path, "r") as f:
-            self.assertEqual(f["/measurement/data"].shape[0], 4)
-            self.assertEqual(f["/_magpie/daemon/status"][()].decode(), "complete")
+            self.assertEqual(f["/measurement/data"].shape[0], 4, daemon.log())
+            self.assertEqual(f["/_magpie/daemon/status"][()].decode(), "complete", daemon.log())
         self.assertEqual(subprocess.run([MAGPIE, "inspect", "--validate", path], capture_output=True).returncode, 0)
         daemon.counters = daemon.metrics()
         began = time.time()
@@ -239,7 +241,7 @@ class HostileSender(unittest.TestCase):
         scan = self.scan("cosmetic", metadata=metadata)
         daemon = self.survives(scan)
         with h5py.File(self.file_of(daemon, "cosmetic"), "r") as f:
-            self.assertEqual(f["/measurement/data"].shape[0], 4)
+            self.assertEqual(f["/measurement/data"].shape[0], 4, daemon.log())
             fields = [v.decode() for v in f["/_magpie/repairs/field"][()]]
             originals = [v.decode() for v in f["/_magpie/repairs/original"][()]]
             self.assertEqual(fields, ["/study/uuid", "/scanner/name"])
