@@ -15,18 +15,27 @@ public final class Counters: @unchecked Sendable {  // every access holds `lock`
         public var lost = 0
         /// Messages refused as invalid.
         public var rejected = 0
+        /// Accepted frames that could not be written to the journal (a full or failing disk).
+        public var notArchived = 0
+        /// Scans that started with less free space in the output directory than they plan to need.
+        public var lowSpaceWarnings = 0
 
         public init() {}
 
-        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected"]
-        public var all: [Int] { [received, archived, processed, skipped, lost, rejected] }
+        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected", "not_archived", "low_space_warnings"]
+        public var all: [Int] { [received, archived, processed, skipped, lost, rejected, notArchived, lowSpaceWarnings] }
     }
 
     private let lock = NSLock()
     private var totals = Values()
     private var scan = Values()
+    private var freeBytes: Int64?
 
     public init() {}
+
+    /// Free bytes in the output directory's file system at the last check (a gauge).
+    public func setFreeBytes(_ bytes: Int64) { lock.withLock { freeBytes = bytes } }
+    public var outputFreeBytes: Int64? { lock.withLock { freeBytes } }
 
     public func update(_ change: (inout Values) -> Void) {
         lock.withLock {

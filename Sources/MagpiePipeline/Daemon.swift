@@ -93,8 +93,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     public func recover() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: config.directory)) ?? []
         var written: [String] = []
-        for name in names.sorted() where name.hasPrefix(".") && name.contains(".mdf.partial-") {
-            // A file the writer had not finished when the daemon died; its journal is still here.
+        for name in names.sorted() where name.hasPrefix(".") && (name.contains(".mdf.partial-") || name.hasSuffix(ImageSpool.suffix)) {
+            // A file the writer had not finished, or the images of a scan, when the daemon died; the journal is still here.
             try? FileManager.default.removeItem(atPath: (config.directory as NSString).appendingPathComponent(name))
         }
         for name in names.sorted() where name.hasPrefix(".") && name.hasSuffix(".journal") {
@@ -102,7 +102,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             do {
                 let record = try ScanRecord(journal: journal)
                 let path = try write(record, missing: record.missing(expected: record.start.framesPlanned), status: "recovered after the daemon stopped",
-                                     complete: false, images: [], imageFrames: [], counters: nil)
+                                     complete: false, images: nil, counters: nil)
                 try FileManager.default.removeItem(atPath: journal)
                 log("recovered scan \(record.start.scanID): \(record.frames.count) archived frames -> \(path)")
                 written.append(path)
@@ -144,7 +144,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark,
                                       maximumMessageBytes: config.maximumMessageBytes)
         let receiver = StreamReceiver()
-        var journal: ScanJournal?
+        var scan: OpenScan?
         let finished = DispatchSemaphore(value: 0)
         let processing = Thread { [self] in
             processLoop()
@@ -156,66 +156,96 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         ready()
         while !stopping {
             if let parts = try socket.receive(timeoutMilliseconds: 100) {
-                for event in receiver.handle(parts) { handle(event, journal: &journal) }
+                for event in receiver.handle(parts) { handle(event, scan: &scan) }
             }
-            for event in receiver.closeIfSilent(timeout: config.scanTimeout) { handle(event, journal: &journal) }
+            for event in receiver.closeIfSilent(timeout: config.scanTimeout) { handle(event, scan: &scan) }
+            do {
+                try scan?.journal?.tick()
+            } catch {
+                log("\(error)")
+            }
             let beat = state.withLock { heartbeat }
             tick(DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000)
         }
-        for event in receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end") { handle(event, journal: &journal) }
+        for event in receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end") { handle(event, scan: &scan) }
         queue.push(.stop)
         finished.wait()
         let total = counters.total
         log("stopped; totals: " + zip(Counters.Values.names, total.all).map { "\($0) \($1)" }.joined(separator: ", "))
     }
 
+    /// The open scan as the intake thread sees it.
+    private struct OpenScan {
+        let start: ScanStart
+        /// The scan-start message, kept to create the journal late when the disk had no room at first.
+        let startParts: [Data]
+        let journalPath: String
+        var journal: ScanJournal?
+        /// When creating the journal last failed (uptime ns): retried at most once a second.
+        var lastAttempt: UInt64 = 0
+        var notArchived = 0
+        var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)
+        /// The dataConversionFactor per channel, applied before processing.
+        let conversion: [(Float, Float)]
+    }
+
     /// Intake: the journal first, then the queue.
-    private func handle(_ event: ReceiverEvent, journal: inout ScanJournal?) {
+    private func handle(_ event: ReceiverEvent, scan: inout OpenScan?) {
         switch event {
         case let .scanStarted(start, parts):
-            let path = newJournalPath(start.scanID)
-            openJournal = path
-            conversion = start.metadata.acquisition.receiver.dataConversionFactor.map { (Float($0[0]), Float($0[1])) }
-            do {
-                journal = try ScanJournal(path: path, scanStart: parts)
-                queue.push(.begin(ScanContext(start: start, metadata: MDFFile(scanStart: start, frames: start.framesPlanned)), journal: path))
-                log("scan \(start.scanID) started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
-                let repairs = MetadataRepair.repair(start.metadata).1
-                if !repairs.isEmpty {
-                    log("scan \(start.scanID): metadata that is not valid MDF 2.1.0 is repaired in its file (originals under /_magpie/repairs): "
-                        + repairs.map(\.description).joined(separator: "; "))
-                }
-            } catch {
-                journal = nil
-                log("scan \(start.scanID): \(error); its frames cannot be archived")
+            var open = OpenScan(start: start, startParts: parts, journalPath: newJournalPath(start.scanID),
+                                conversion: start.metadata.acquisition.receiver.dataConversionFactor.map { (Float($0[0]), Float($0[1])) })
+            log("scan \(start.scanID) started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
+            let repairs = MetadataRepair.repair(start.metadata).1
+            if !repairs.isEmpty {
+                log("scan \(start.scanID): metadata that is not valid MDF 2.1.0 is repaired in its file (originals under /_magpie/repairs): "
+                    + repairs.map(\.description).joined(separator: "; "))
             }
+            checkFreeSpace(for: start)
+            openJournal(&open)
+            scan = open
+            queue.push(.begin(ScanContext(start: start, metadata: MDFFile(scanStart: start, frames: start.framesPlanned))))
         case let .frame(header, payload, parts):
             counters.update { $0.received += 1 }
-            guard let journal else { return }
+            guard var open = scan else { return }
+            defer { scan = open }
+            if open.journal == nil { openJournal(&open) }
             do {
+                guard let journal = open.journal else { throw PipelineError.archive("no journal for the scan") }
                 try journal.append(parts)
             } catch {
-                log("scan \(header.scanID): frame \(header.frame) not archived: \(error)")
+                open.notArchived += 1
+                counters.update { $0.notArchived += 1 }
+                if open.notArchived == 1 || open.notArchived.isMultiple(of: 1000) {
+                    log("scan \(header.scanID): frame \(header.frame) not archived (\(open.notArchived) so far in this scan): \(error)")
+                }
                 return
             }
             counters.update { $0.archived += 1 }
             let now = DispatchTime.now().uptimeNanoseconds
-            if intake.frames == 0 { intake.first = now }
-            intake = (intake.first, now, intake.frames + 1, intake.bytes + payload.count)
-            let dropped = queue.push(.frame(workItem(header, payload: payload)))
+            if open.intake.frames == 0 { open.intake.first = now }
+            open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)
+            let dropped = queue.push(.frame(workItem(header, payload: payload, conversion: open.conversion)))
             if dropped > 0 { counters.update { $0.skipped += dropped } }
         case let .scanClosed(closure):
-            try? journal?.close()
-            journal = nil
-            if intake.frames > 1 {
-                let seconds = Double(intake.last - intake.first) / 1e9
-                log(String(format: "scan %@: archived %d frames in %.3f s (%.0f frames/s, %.1f MB/s)", closure.scanID, intake.frames, seconds,
-                           Double(intake.frames - 1) / seconds, Double(intake.bytes) / seconds / 1e6))
+            var journal: String?
+            if let open = scan {
+                do {
+                    try open.journal?.close()
+                } catch {
+                    log("scan \(closure.scanID): \(error)")
+                }
+                if open.journal != nil { journal = open.journalPath }
+                if open.intake.frames > 1 {
+                    let seconds = Double(open.intake.last - open.intake.first) / 1e9
+                    log(String(format: "scan %@: archived %d frames in %.3f s (%.0f frames/s, %.1f MB/s)", closure.scanID, open.intake.frames, seconds,
+                               Double(open.intake.frames - 1) / seconds, Double(open.intake.bytes) / seconds / 1e6))
+                }
+                if open.notArchived > 0 { log("scan \(closure.scanID): \(open.notArchived) frames received but not archived (see the log above)") }
             }
-            intake = (0, 0, 0, 0)
+            scan = nil
             counters.update { $0.lost += MissingFrames.count(closure.missing) }
-            queue.push(.end(closure, journal: openJournal ?? "", counters: counters.takeScan()))
-            openJournal = nil
+            queue.push(.end(closure, journal: journal, counters: counters.takeScan()))
         case let .rejected(reason, isFrame):
             counters.update {
                 $0.rejected += 1
@@ -245,11 +275,42 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         return path
     }
 
-    private var openJournal: String?   // intake thread only: the open scan's journal
-    private var conversion: [(Float, Float)] = []   // intake thread only: the open scan's dataConversionFactor
-    private var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)   // intake thread only: the open scan's archive rate
+    /// Creates the open scan's journal; on failure (a full disk) the scan goes on unarchived and
+    /// the next frame tries again, at most once a second.
+    private func openJournal(_ open: inout OpenScan) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard open.journal == nil, open.lastAttempt == 0 || now - open.lastAttempt >= 1_000_000_000 else { return }
+        do {
+            open.journal = try ScanJournal(path: open.journalPath, scanStart: open.startParts, durability: config.durability)
+            if open.lastAttempt != 0 { log("scan \(open.start.scanID): archiving resumed in \(open.journalPath)") }
+        } catch {
+            if open.lastAttempt == 0 { log("scan \(open.start.scanID): \(error); its frames are not archived until the journal can be created") }
+            open.lastAttempt = now
+        }
+    }
 
-    private func workItem(_ header: FrameHeader, payload: Data) -> WorkItem {
+    /// Free bytes in the output directory's file system, or nil when it cannot be told.
+    private func freeBytes() -> Int64? {
+        var info = statvfs()
+        guard statvfs(config.directory, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Warns when the scan's planned journal and file (twice its payload) or `min_free_bytes` would not fit.
+    private func checkFreeSpace(for start: ScanStart) {
+        guard let free = freeBytes() else { return }
+        counters.setFreeBytes(free)
+        let frameBytes = Int64(StreamLimits.payloadBytes(start.frameShape, elementSize: start.sampleType.size) ?? 0)
+        let (planned, overflow) = Int64(start.framesPlanned).multipliedReportingOverflow(by: 2 * frameBytes)
+        let needed = max(overflow ? Int64.max : planned, config.minFreeBytes)
+        if free < needed {
+            counters.update { $0.lowSpaceWarnings += 1 }
+            log("warning: \(free / 1_000_000) MB free in \(config.directory); scan \(start.scanID) plans \(start.framesPlanned) frames "
+                + "(about \(overflow ? "more than 9e12" : "\(planned / 1_000_000)") MB with its journal), min_free_bytes is \(config.minFreeBytes / 1_000_000) MB")
+        }
+    }
+
+    private func workItem(_ header: FrameHeader, payload: Data, conversion: [(Float, Float)]) -> WorkItem {
         let (channels, samples) = (header.shape[1], header.shape[2])
         var values = StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType)
         for c in 0..<channels {
@@ -265,8 +326,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     private struct ScanProgress {
         var context: ScanContext
         var enabled = true
-        var images: [Float] = []
-        var imageFrames: [Int] = []
+        /// The scan's images, spooled to disk (nil until the first image, or when the spool cannot be created).
+        var images: ImageSpool?
+        var spoolFailed = false
         var processed = 0
         var lastPreview = DispatchTime(uptimeNanoseconds: 0)
         var failures = 0
@@ -280,7 +342,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             state.withLock { heartbeat = DispatchTime.now() }
             guard let work = queue.pop(timeout: 0.1) else { continue }
             switch work {
-            case let .begin(context, _):
+            case let .begin(context):
                 scan = ScanProgress(context: context)
                 for stage in stages {
                     do {
@@ -318,8 +380,23 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         counters.update { $0.processed += 1 }
         guard let image = item.image, let geometry = reconstruction?.geometry else { return }
         progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
-        progress.images += image.storage
-        progress.imageFrames.append(item.frame)
+        if progress.images == nil && !progress.spoolFailed {
+            let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.context.start.scanID))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")
+            do {
+                progress.images = try ImageSpool(path: path, voxels: image.count)
+            } catch {
+                progress.spoolFailed = true
+                log("scan \(progress.context.start.scanID): its images are not kept: \(error)")
+            }
+        }
+        do {
+            try progress.images?.append(image.storage, frame: item.frame)
+        } catch {
+            progress.images?.remove()
+            progress.images = nil
+            progress.spoolFailed = true
+            log("scan \(progress.context.start.scanID): its images are not kept: \(error)")
+        }
         let now = DispatchTime.now()
         if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
             try? Preview.write(image.storage[...], size: geometry.size, to: preview)
@@ -327,16 +404,21 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
     }
 
-    private func finish(_ closure: ScanClosure, journal: String, progress: ScanProgress?, counters scanCounters: Counters.Values) {
+    private func finish(_ closure: ScanClosure, journal: String?, progress: ScanProgress?, counters scanCounters: Counters.Values) {
         var values = scanCounters
         values.processed = progress?.processed ?? 0
+        defer { progress?.images?.remove() }
+        guard let journal else {
+            log("scan \(closure.scanID) \(closure.complete ? "complete" : closure.status): nothing archived ("
+                + zip(Counters.Values.names, values.all).map { "\($0) \($1)" }.joined(separator: ", ") + "); no file written")
+            return
+        }
         do {
             let record = try ScanRecord(journal: journal)
             let path = try write(record, missing: closure.missing, status: closure.status, complete: closure.complete,
-                                 images: progress?.images ?? [], imageFrames: progress?.imageFrames ?? [], counters: values)
-            if let preview = config.previewPath, let geometry = reconstruction?.geometry, let images = progress?.images, !images.isEmpty {
-                let voxels = geometry.size.reduce(1, *)
-                try? Preview.write(images[(images.count - voxels)...], size: geometry.size, to: preview)
+                                 images: progress?.images, counters: values)
+            if let preview = config.previewPath, let geometry = reconstruction?.geometry, let newest = progress?.images?.newest {
+                try? Preview.write(newest[...], size: geometry.size, to: preview)
             }
             try FileManager.default.removeItem(atPath: journal)
             log("scan \(closure.scanID) \(closure.complete ? "complete" : closure.status): "
@@ -346,20 +428,20 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                 log(String(format: "scan %@: send-to-image latency median %.2f ms, 99th percentile %.2f ms, over %d images", closure.scanID,
                            latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)], latencies.count))
             }
+            applyRetention(keeping: path)
         } catch {
             log("scan \(closure.scanID): cannot write its file (\(error)); its journal \(journal) is kept and will be recovered at the next start")
         }
     }
 
     /// Writes a scan's MDF file; returns its path.
-    private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, images: [Float], imageFrames: [Int],
+    private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, images: ImageSpool?,
                        counters values: Counters.Values?) throws -> String {
-        var (file, _, streamFields) = record.mdf(missing: missing)
-        if let geometry = reconstruction?.geometry, !imageFrames.isEmpty {
-            let voxels = geometry.size.reduce(1, *)
-            file.reconstruction = MDF.Reconstruction(data: .float32(NDArray(shape: [imageFrames.count, voxels, 1], storage: images)),
-                                                     fieldOfView: geometry.fieldOfView, fieldOfViewCenter: [0, 0, 0],
-                                                     size: geometry.size, positions: geometry.positions)
+        var reconstruction: MDF.Reconstruction?
+        if let geometry = self.reconstruction?.geometry, let images, images.count > 0 {
+            reconstruction = MDF.Reconstruction(data: .notLoaded(shape: [images.count, images.voxels, 1], elementType: .float32),
+                                                fieldOfView: geometry.fieldOfView, fieldOfViewCenter: [0, 0, 0],
+                                                size: geometry.size, positions: geometry.positions)
         }
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)
@@ -371,8 +453,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             path = (config.directory as NSString).appendingPathComponent("\(base)-\(attempt).mdf")
         }
         let config = self.config
-        try MDFWriter.write(file, to: path) { hdf in
-            try streamFields(hdf)
+        let imageFrames = images?.frames ?? []
+        try record.write(to: path, missing: missing, reconstruction: reconstruction, images: reconstruction == nil ? nil : images) { hdf in
             let g = "/_magpie/daemon"
             try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")
             try hdf.write(config.text, to: "\(g)/config")
@@ -388,11 +470,38 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
             try hdf.write(config.reconstruction.rawValue, to: "\(g)/reconstruction")
-            try hdf.write(NDArray(imageFrames.map(Int64.init)), to: "\(g)/reconstructedFrames")
+            try hdf.write(NDArray((reconstruction == nil ? [] : imageFrames).map(Int64.init)), to: "\(g)/reconstructedFrames")
             if let values {
                 for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }
             }
         }
         return path
+    }
+
+    /// Deletes the oldest finished scan files beyond `[output] keep_days` / `keep_bytes` (never a
+    /// journal, a quarantined journal, a file being written, or `keeping`, the newest).
+    func applyRetention(keeping newest: String? = nil) {
+        guard config.keepDays != nil || config.keepBytes != nil else { return }
+        let directory = config.directory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var files: [(path: String, modified: Date, size: Int64)] = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".mdf") }.compactMap { name in
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  let modified = attributes[.modificationDate] as? Date, let size = attributes[.size] as? Int64 else { return nil }
+            return (path, modified, size)
+        }.sorted { $0.modified < $1.modified }
+        var total = files.reduce(0) { $0 + $1.size }
+        let cutoff = config.keepDays.map { Date(timeIntervalSinceNow: -$0 * 86_400) }
+        while let oldest = files.first, oldest.path != newest,
+              (cutoff.map { oldest.modified < $0 } ?? false) || (config.keepBytes.map { total > $0 } ?? false) {
+            files.removeFirst()
+            do {
+                try FileManager.default.removeItem(atPath: oldest.path)
+                total -= oldest.size
+                log("retention: deleted \(oldest.path) (\(oldest.size / 1_000_000) MB, written \(MDF.timestamp(oldest.modified)))")
+            } catch {
+                log("retention: cannot delete \(oldest.path): \(error)")
+            }
+        }
     }
 }

@@ -37,6 +37,14 @@ public struct DaemonConfig: Sendable, Equatable {
     public var directory: String
     /// PNG of the newest image, relative to `directory` unless absolute; "" for none.
     public var preview = "latest.png"
+    /// When journal records are forced to the disk (docs/RELIABILITY.md says what each setting survives).
+    public var durability: ScanJournal.Durability = .interval(milliseconds: 200)
+    /// A scan-start warns (log line, metric) when less is free than this or than the scan plans to need.
+    public var minFreeBytes: Int64 = 1 << 30
+    /// Retention of finished scan files: delete those older than this many days ...
+    public var keepDays: Double?
+    /// ... and the oldest while all of them together hold more bytes than this.
+    public var keepBytes: Int64?
     /// Subtract the mean of the scan's background frames before reconstructing.
     public var subtractBackground = true
     /// "ssd": the self-supervised signal denoiser on every foreground period before reconstruction.
@@ -92,7 +100,7 @@ public struct DaemonConfig: Sendable, Equatable {
         let reader = Reader(table: table, source: source)
         try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes"], in: "input")
-        try reader.allow(keys: ["directory", "preview"], in: "output")
+        try reader.allow(keys: ["directory", "preview", "durability", "fsync_interval_ms", "min_free_bytes", "keep_days", "keep_bytes"], in: "output")
         try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
                                          "lambda", "iterations", "score_model", "deblur", "deblur_model", "queue"], in: "pipeline")
         try reader.allow(keys: ["listen"], in: "metrics")
@@ -113,6 +121,20 @@ public struct DaemonConfig: Sendable, Equatable {
         config.maximumMessageBytes = try reader.int("input", "max_message_bytes", StreamCodec.maximumHeaderSize...StreamLimits.maximumPayloadBytes)
             ?? config.maximumMessageBytes
         config.preview = try reader.string("output", "preview") ?? config.preview
+        let interval = try reader.int("output", "fsync_interval_ms", 1...60_000)
+        switch try reader.string("output", "durability") ?? "interval" {
+        case "os": config.durability = .os
+        case "interval": config.durability = .interval(milliseconds: interval ?? 200)
+        case "frame": config.durability = .frame
+        case let other:
+            throw PipelineError.config("\(source): [output] durability must be \"os\", \"interval\" or \"frame\", not \"\(other)\"")
+        }
+        if interval != nil, config.durability != .interval(milliseconds: interval!) {
+            throw PipelineError.config("\(source): [output] fsync_interval_ms applies only to durability = \"interval\"")
+        }
+        config.minFreeBytes = Int64(try reader.int("output", "min_free_bytes", 0...(1 << 50)) ?? Int(config.minFreeBytes))
+        config.keepDays = try reader.double("output", "keep_days", 0.001...36_500)
+        config.keepBytes = try reader.int("output", "keep_bytes", 1...(1 << 60)).map(Int64.init)
         if let background = try reader.string("pipeline", "background") {
             guard ["subtract", "off"].contains(background) else {
                 throw PipelineError.config("\(source): [pipeline] background must be \"subtract\" or \"off\", not \"\(background)\"")

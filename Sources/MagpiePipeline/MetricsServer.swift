@@ -33,7 +33,7 @@ public final class MetricsServer: @unchecked Sendable {  // the listening socket
                 if client < 0 { if errno == EINTR { continue } else { return } }
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 _ = read(client, &buffer, buffer.count)
-                let body = Self.text(counters.total)
+                let body = Self.text(counters.total, freeBytes: counters.outputFreeBytes)
                 let response = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
                 _ = response.withCString { write(client, $0, strlen($0)) }
                 close(client)
@@ -46,9 +46,10 @@ public final class MetricsServer: @unchecked Sendable {  // the listening socket
     deinit { close(descriptor) }
 
     /// The Prometheus text exposition of `values`.
-    public static func text(_ values: Counters.Values) -> String {
+    public static func text(_ values: Counters.Values, freeBytes: Int64? = nil) -> String {
         zip(Counters.Values.names, values.all).map { name, value in
-            "# TYPE magpie_frames_\(name)_total counter\nmagpie_frames_\(name)_total \(value)\n"
-        }.joined()
+            let metric = name == "low_space_warnings" ? "magpie_output_\(name)_total" : "magpie_frames_\(name)_total"
+            return "# TYPE \(metric) counter\n\(metric) \(value)\n"
+        }.joined() + (freeBytes.map { "# TYPE magpie_output_free_bytes gauge\nmagpie_output_free_bytes \($0)\n" } ?? "")
     }
 }

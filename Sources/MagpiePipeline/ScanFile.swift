@@ -3,54 +3,80 @@ import MagpieCore
 import MagpieMDF
 import MagpieWire
 
-/// A scan as its journal holds it, and the MDF file it becomes.
+/// A scan as its journal holds it, and the MDF file it becomes. Only an index of the frames is
+/// held in memory (about 50 bytes a frame); their samples are read back from the journal in
+/// chunks while the file is written, so a scan of any length fits (docs/RELIABILITY.md).
 public struct ScanRecord {
+    /// What the stream said of one archived frame, and where its record is in the journal.
+    public struct Frame: Sendable {
+        public var index: Int
+        public var sequence: UInt64
+        public var timeNs: UInt64
+        public var flags: FrameFlags
+        /// The frame's record in the journal.
+        public var offset: UInt64
+    }
+
+    public let journal: String
     public var start: ScanStart
     /// Accepted frames in acquisition order (by frame index).
-    public var frames: [(header: FrameHeader, payload: Data)]
+    public var frames: [Frame]
     /// Journal records that could not be used (damaged, or a frame that does not fit the scan), left out.
     public var unusable = 0
     /// What `magpie recover` had to make up because the journal's scan-start was unusable (see docs/RELIABILITY.md).
     public var defaults: [String] = []
 
-    /// Reads a journal (the normal end of a scan and the recovery after a crash alike). Throws when
-    /// the journal has no usable scan-start, unless `substituteDefaults`: then the scan is described
-    /// by its frames and documented placeholders (`magpie recover`), and throws only without frames.
+    /// Reads a journal's index (the normal end of a scan and the recovery after a crash alike).
+    /// Throws when the journal has no usable scan-start, unless `substituteDefaults`: then the scan
+    /// is described by its frames and documented placeholders (`magpie recover`), and throws only
+    /// without frames.
     public init(journal path: String, substituteDefaults: Bool = false) throws {
-        let records = try ScanJournal.read(path)
+        let reader = try ScanJournal.Reader(path: path)
         var start: ScanStart?
         var startFault = "the journal is empty"
-        if let first = records.first {
-            do {
-                if case let .scanStart(header) = try StreamCodec.decode(first) { start = header } else { startFault = "its first record is not a scan-start" }
-            } catch {
-                startFault = "its scan-start is refused: \(error)"
-            }
-        }
-        if start == nil && !substituteDefaults { throw PipelineError.archive("\(path): \(startFault)") }
-        var frames: [(header: FrameHeader, payload: Data)] = []
+        var frames: [Frame] = []
+        var first: FrameHeader?
         var unusable = 0
-        for record in records.dropFirst(start == nil ? 0 : 1) {
-            guard case let .frame(header, payload)? = try? StreamCodec.decode(record) else { unusable += 1; continue }
-            frames.append((header, payload))
-        }
-        if start == nil {
-            guard let first = frames.first?.header else {
-                throw PipelineError.archive("\(path): \(startFault), and it holds no frame to describe the scan by")
+        var isFirstRecord = true
+        while let record = try reader.next() {
+            defer { isFirstRecord = false }
+            let message: StreamMessage
+            do {
+                message = try StreamCodec.decode(record.parts)
+            } catch {
+                if isFirstRecord { startFault = "its scan-start is refused: \(error)" } else { unusable += 1 }
+                continue
             }
+            switch message {
+            case let .scanStart(header) where isFirstRecord:
+                start = header
+            case let .frame(header, _):
+                if isFirstRecord { startFault = "its first record is not a scan-start" }
+                guard start == nil || (header.sampleType == start!.sampleType && header.shape == start!.frameShape) else { unusable += 1; continue }
+                if first == nil { first = header }
+                guard header.sampleType == first!.sampleType, header.shape == first!.shape else { unusable += 1; continue }
+                frames.append(Frame(index: header.frame, sequence: header.sequence, timeNs: header.timeNs, flags: header.flags, offset: record.offset))
+            default:
+                unusable += 1
+            }
+        }
+        unusable += reader.damaged
+        if start == nil {
+            guard substituteDefaults else { throw PipelineError.archive("\(path): \(startFault)") }
+            guard let first else { throw PipelineError.archive("\(path): \(startFault), and it holds no frame to describe the scan by") }
             start = Self.substitute(for: first, journal: path)
             defaults = ["scan-start (\(startFault)): the scan is described by its first frame's shape and sample type; "
                         + "every metadata group holds the placeholders of docs/RELIABILITY.md"]
         }
-        let scan = start!
-        // Frames that do not fit the scan-start (possible only in a journal from elsewhere) and repeated indices are left out.
+        // A repeated index (possible only in a journal from elsewhere) keeps its first frame.
         var seen = Set<Int>()
         self.frames = frames.filter { frame in
-            let fits = frame.header.sampleType == scan.sampleType && frame.header.shape == scan.frameShape && seen.insert(frame.header.frame).inserted
-            if !fits { unusable += 1 }
-            return fits
-        }.sorted { $0.header.frame < $1.header.frame }
-        self.start = scan
+            let new = seen.insert(frame.index).inserted
+            if !new { unusable += 1 }
+            return new
+        }.sorted { $0.index < $1.index }
+        self.journal = path
+        self.start = start!
         self.unusable = unusable
     }
 
@@ -76,41 +102,48 @@ public struct ScanRecord {
 
     /// The frame indices below `expected` (at least up to the highest recorded) that are not in the record.
     public func missing(expected: Int) -> [ClosedRange<Int>] {
-        MissingFrames.ranges(received: frames.map(\.header.frame), expected: max(expected, (frames.last?.header.frame ?? -1) + 1))
+        MissingFrames.ranges(received: frames.map(\.index), expected: max(expected, (frames.last?.index ?? -1) + 1))
     }
 
-    /// The scan as MDF: metadata from scan-start (cosmetic faults repaired), the raw frames
-    /// (foreground first, background last, with a frame permutation back to acquisition order
-    /// when the scanner interleaved them), and under /_magpie/stream what the stream said of
-    /// each frame and which frames never came; /_magpie/repairs keeps what was repaired.
-    public func mdf(missing: [ClosedRange<Int>]) -> (file: MDFFile, repairs: [MetadataRepair], userFields: (HDF5File) throws -> Void) {
-        let n = frames.count, shape = [n] + start.frameShape, size = start.frameShape.reduce(1, *)
-        let background = frames.map(\.header.flags.background)
+    /// Writes the scan as MDF to `path`: metadata from scan-start (cosmetic faults repaired),
+    /// the raw frames appended from the journal in chunks (foreground first, background last,
+    /// with a frame permutation back to acquisition order when the scanner interleaved them),
+    /// under /_magpie/stream what the stream said of each frame and which frames never came,
+    /// under /_magpie/repairs what was repaired; `reconstruction` and `images` add the images.
+    /// Returns the repairs.
+    @discardableResult
+    public func write(to path: String, missing: [ClosedRange<Int>], reconstruction: MDF.Reconstruction? = nil, images: ImageSpool? = nil,
+                      userFields: @escaping (HDF5File) throws -> Void = { _ in }) throws -> [MetadataRepair] {
+        let n = frames.count, frameShape = start.frameShape
+        let background = frames.map(\.flags.background)
         let order = (0..<n).filter { !background[$0] } + (0..<n).filter { background[$0] }
         let permuted = order != Array(0..<n)
-        let data: MDFData
-        switch start.sampleType {
-        case .int16: data = .int16(NDArray(shape: shape, storage: order.flatMap { Self.raw(frames[$0].payload, as: Int16.self, count: size) }))
-        case .int32: data = .int32(NDArray(shape: shape, storage: order.flatMap { Self.raw(frames[$0].payload, as: Int32.self, count: size) }))
-        case .float32: data = .float32(NDArray(shape: shape, storage: order.flatMap { StreamCodec.values(of: frames[$0].payload, type: .float32) }))
-        }
         var repairedStart = start
         let repairs: [MetadataRepair]
         (repairedStart.metadata, repairs) = MetadataRepair.repair(start.metadata)
         var file = MDFFile(scanStart: repairedStart, frames: n)
         file.acquisition.startTime = MDF.timestamp(Date(timeIntervalSince1970: Double(start.timeNs) / 1e9))
-        file.measurement = MDF.Measurement(data: data, isBackgroundFrame: order.map { background[$0] },
+        let elementType: MDFElementType = start.sampleType == .int16 ? .int16 : start.sampleType == .int32 ? .int32 : .float32
+        file.measurement = MDF.Measurement(data: .notLoaded(shape: [n] + frameShape, elementType: elementType),
+                                           isBackgroundFrame: order.map { background[$0] },
                                            framePermutation: permuted ? order.map { Int64($0 + 1) } : nil)
-        let headers = order.map { frames[$0].header }
-        let defaults = self.defaults
-        let fields: (HDF5File) throws -> Void = { hdf in
+        if var reconstruction, let images {
+            reconstruction.data = .notLoaded(shape: [images.count, images.voxels, 1], elementType: .float32)
+            file.reconstruction = reconstruction
+        }
+        let ordered = order.map { frames[$0] }
+        let (start, defaults, journal) = (self.start, self.defaults, self.journal)
+        try MDFWriter.write(file, to: path, streamedData: { hdf in
+            try Self.appendFrames(ordered, of: start, from: journal, to: hdf)
+            try images?.append(to: hdf, at: "/reconstruction/data")
+        }, userFields: { hdf in
             let g = "/_magpie/stream"
             try hdf.write(start.scanID, to: "\(g)/scanID")
-            try hdf.write(NDArray(headers.map { Int64($0.frame) }), to: "\(g)/frameIndex")
-            try hdf.write(NDArray(headers.map { Int64(bitPattern: $0.sequence) }), to: "\(g)/sequence")
-            try hdf.write(NDArray(headers.map { Int64(bitPattern: $0.timeNs) }), to: "\(g)/timeNs")
-            try hdf.write(NDArray(headers.map { Int8($0.flags.overflow ? 1 : 0) }), to: "\(g)/overflow")
-            try hdf.write(NDArray(headers.map { Int8($0.flags.corrupted ? 1 : 0) }), to: "\(g)/corrupted")
+            try hdf.write(NDArray(ordered.map { Int64($0.index) }), to: "\(g)/frameIndex")
+            try hdf.write(NDArray(ordered.map { Int64(bitPattern: $0.sequence) }), to: "\(g)/sequence")
+            try hdf.write(NDArray(ordered.map { Int64(bitPattern: $0.timeNs) }), to: "\(g)/timeNs")
+            try hdf.write(NDArray(ordered.map { Int8($0.flags.overflow ? 1 : 0) }), to: "\(g)/overflow")
+            try hdf.write(NDArray(ordered.map { Int8($0.flags.corrupted ? 1 : 0) }), to: "\(g)/corrupted")
             try hdf.write(NDArray(shape: [missing.count, 2], storage: missing.flatMap { [Int64($0.lowerBound), Int64($0.upperBound)] }),
                           to: "\(g)/missingFrameRanges")
             if !repairs.isEmpty {
@@ -119,11 +152,49 @@ public struct ScanRecord {
                 try hdf.write(NDArray(repairs.map(\.replacement)), to: "/_magpie/repairs/replacement")
             }
             if !defaults.isEmpty { try hdf.write(NDArray(defaults), to: "/_magpie/recovery/defaults") }
-        }
-        return (file, repairs, fields)
+            try userFields(hdf)
+        })
+        return repairs
     }
 
-    private static func raw<T: FixedWidthInteger>(_ payload: Data, as type: T.Type, count: Int) -> [T] {
-        payload.withUnsafeBytes { bytes in (0..<count).map { T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) } }
+    /// Frames per HDF5 chunk and per read from the journal: about 1 MiB.
+    static func framesPerChunk(_ frameShape: [Int], elementSize: Int) -> Int {
+        max(1, (1 << 20) / max(1, frameShape.reduce(1, *) * elementSize))
+    }
+
+    /// /measurement/data, appended `framesPerChunk` frames at a time from the journal's records.
+    private static func appendFrames(_ frames: [Frame], of start: ScanStart, from journal: String, to hdf: HDF5File) throws {
+        let reader = try ScanJournal.Reader(path: journal)
+        let shape = start.frameShape, size = shape.reduce(1, *)
+        let chunk = framesPerChunk(shape, elementSize: start.sampleType.size)
+        func payloads(_ slice: ArraySlice<Frame>) throws -> [Data] {
+            try slice.map { frame in
+                guard case let .frame(_, payload) = try StreamCodec.decode(try reader.record(at: frame.offset)) else {
+                    throw PipelineError.archive("\(journal): the record at byte \(frame.offset) is no longer a frame")
+                }
+                return payload
+            }
+        }
+        func append<T: HDF5Element & FixedWidthInteger>(_ type: T.Type) throws {
+            let dataset = try hdf.createAppendable("/measurement/data", of: T.self, frameShape: shape, framesPerChunk: chunk)
+            for first in stride(from: 0, to: frames.count, by: chunk) {
+                let slice = frames[first..<min(first + chunk, frames.count)]
+                let values = try payloads(slice).flatMap { payload in
+                    payload.withUnsafeBytes { bytes in (0..<size).map { T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) } }
+                }
+                try dataset.append(NDArray(shape: [slice.count] + shape, storage: values))
+            }
+        }
+        switch start.sampleType {
+        case .int16: try append(Int16.self)
+        case .int32: try append(Int32.self)
+        case .float32:
+            let dataset = try hdf.createAppendable("/measurement/data", of: Float.self, frameShape: shape, framesPerChunk: chunk)
+            for first in stride(from: 0, to: frames.count, by: chunk) {
+                let slice = frames[first..<min(first + chunk, frames.count)]
+                let values = try payloads(slice).flatMap { StreamCodec.values(of: $0, type: .float32) }
+                try dataset.append(NDArray(shape: [slice.count] + shape, storage: values))
+            }
+        }
     }
 }

@@ -1,72 +1,251 @@
 import Foundation
 
 /// The raw archive of one scan while it streams: an append-only file of the stream's messages
-/// exactly as received (each record: part count, then each part's length and bytes). A frame is
-/// "archived" once its record is written: the bytes are in the kernel's page cache, so a killed
-/// daemon loses nothing it had archived. A record cut short by a crash is ignored on reading.
+/// exactly as received. Format 2 (`MAGPIEJ2`): each record is a marker, its body length and a
+/// CRC-32C of length and body, then the body (part count, each part's length and bytes), so a
+/// reader finds every whole record and skips a damaged one (resynchronising at the next marker).
+/// A write that fails (a full disk) is cut back to the last whole record, so later records follow
+/// a clean end. Format 1 (`MAGPIEJ1`, no checksums) is still read.
+///
+/// A frame is "archived" once `append` returns; what that survives depends on `Durability`.
 public final class ScanJournal {
-    static let magic = Data("MAGPIEJ1".utf8)
-    public let path: String
-    private let handle: FileHandle
-
-    /// Creates the journal; the first record is the scan's scan-start message.
-    public init(path: String, scanStart parts: [Data]) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Self.magic) else {
-            throw PipelineError.archive("cannot create journal \(path): \(String(cString: strerror(errno)))")
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw PipelineError.archive("cannot open journal \(path)") }
-        self.path = path
-        self.handle = handle
-        try handle.seekToEnd()
-        try append(parts)
+    /// When appended records are forced to the disk (`fsync`).
+    public enum Durability: Sendable, Equatable {
+        /// Never: a record is in the kernel's page cache, which survives a killed daemon but not a power cut.
+        case os
+        /// At most this many milliseconds after a record is appended (on the next append or `tick`).
+        case interval(milliseconds: Int)
+        /// After every record, before `append` returns.
+        case frame
     }
 
-    deinit { try? handle.close() }
+    static let magic = Data("MAGPIEJ2".utf8)
+    static let magicVersion1 = Data("MAGPIEJ1".utf8)
+    static let marker: [UInt8] = [0x4D, 0x4A, 0x52, 0x7E]   // "MJR~"
+    /// A body longer than this is damage, not a record (a header of 1 MiB and the largest payload fit).
+    static let maximumBody = 1 << 30
 
-    /// Appends one message; when this returns the message survives the process.
-    public func append(_ parts: [Data]) throws {
-        var record = Data()
-        var count = UInt32(parts.count).littleEndian
-        record.append(Data(bytes: &count, count: 4))
-        for part in parts {
-            var length = UInt64(part.count).littleEndian
-            record.append(Data(bytes: &length, count: 8))
-            record.append(part)
+    public let path: String
+    private let handle: FileHandle
+    private let durability: Durability
+    /// Bytes of the file that hold whole records: where the next record goes.
+    private var committed: UInt64
+    private var lastSync = DispatchTime.now().uptimeNanoseconds
+    private var unsynced = false
+
+    /// Creates the journal (never replacing a file); the first record is the scan's scan-start message.
+    public init(path: String, scanStart parts: [Data], durability: Durability = .os) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw PipelineError.archive("cannot create journal \(path): \(String(cString: strerror(errno)))") }
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        self.path = path
+        self.durability = durability
+        committed = 0
+        do {
+            try handle.write(contentsOf: Self.magic)
+            committed = UInt64(Self.magic.count)
+            try append(parts)
+        } catch {
+            try? handle.close()
+            unlink(path)
+            throw PipelineError.archive("cannot create journal \(path): \(error)")
         }
+    }
+
+    /// Appends one message; when this returns it is archived (see `Durability`). On failure the
+    /// file is cut back to its last whole record and the error says why.
+    public func append(_ parts: [Data]) throws {
+        let record = Self.record(parts)
         do {
             try handle.write(contentsOf: record)
         } catch {
-            throw PipelineError.archive("cannot append to journal \(path): \(error)")
+            let reason = (error as NSError).localizedDescription
+            do {
+                try handle.truncate(atOffset: committed)
+            } catch {
+                throw PipelineError.archive("cannot append to journal \(path): \(reason); nor cut it back to its last whole record: \(error)")
+            }
+            throw PipelineError.archive("cannot append to journal \(path): \(reason)")
         }
+        committed += UInt64(record.count)
+        unsynced = true
+        try tick(force: durability == .frame)
     }
 
-    /// Flushes to the disk itself (for power loss; a killed process needs no flush).
-    public func synchronize() throws { try handle.synchronize() }
-
-    public func close() throws { try handle.close() }
-
-    /// Every complete record of a journal, in order.
-    public static func read(_ path: String) throws -> [[Data]] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw PipelineError.archive("cannot read journal \(path)") }
-        guard data.prefix(magic.count) == magic else { throw PipelineError.archive("\(path) is not a Magpie journal") }
-        var records: [[Data]] = []
-        var offset = data.startIndex + magic.count
-        func integer<T: FixedWidthInteger>(_ type: T.Type) -> T? {
-            guard data.endIndex - offset >= MemoryLayout<T>.size else { return nil }
-            let value = data[offset..<(offset + MemoryLayout<T>.size)].withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
-            offset += MemoryLayout<T>.size
-            return value
+    /// Forces what was appended to the disk when the durability setting asks for it by now.
+    public func tick(force: Bool = false) throws {
+        guard unsynced else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        switch durability {
+        case .os where !force: return
+        case let .interval(milliseconds) where !force && now - lastSync < UInt64(milliseconds) * 1_000_000: return
+        default: break
         }
-        reading: while let count = integer(UInt32.self) {
+        do {
+            try handle.synchronize()
+        } catch {
+            throw PipelineError.archive("cannot flush journal \(path) to the disk: \(error)")
+        }
+        lastSync = now
+        unsynced = false
+    }
+
+    public func close() throws {
+        try tick(force: durability != .os)
+        try handle.close()
+    }
+
+    /// One record of format 2.
+    static func record(_ parts: [Data]) -> Data {
+        var body = Data(capacity: 4 + parts.reduce(0) { $0 + 4 + $1.count })
+        appendInteger(&body, UInt32(parts.count))
+        for part in parts {
+            appendInteger(&body, UInt32(part.count))
+            body.append(part)
+        }
+        var length = Data()
+        appendInteger(&length, UInt32(body.count))
+        var record = Data(marker)
+        record.append(length)
+        appendInteger(&record, CRC32C.checksum(body, seed: CRC32C.checksum(length)))
+        record.append(body)
+        return record
+    }
+
+    static func appendInteger<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    /// Every readable record of a journal, in order (for tests and small journals; `Reader` streams).
+    public static func read(_ path: String) throws -> [[Data]] {
+        let reader = try Reader(path: path)
+        var records: [[Data]] = []
+        while let record = try reader.next() { records.append(record.parts) }
+        return records
+    }
+
+    /// Reads a journal record by record without holding more than one in memory.
+    public final class Reader {
+        public struct Record {
+            /// Where the record starts in the file: `record(at:)` reads it again.
+            public let offset: UInt64
+            public let parts: [Data]
+        }
+
+        public let path: String
+        public let version: Int
+        /// Damaged stretches skipped (format 2: bad checksum, impossible length, garbage; format 1: a torn end).
+        public private(set) var damaged = 0
+        private let handle: FileHandle
+        private let size: UInt64
+        private var offset: UInt64
+
+        public init(path: String) throws {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw PipelineError.archive("cannot read journal \(path): \(String(cString: strerror(errno)))")
+            }
+            self.handle = handle
+            self.path = path
+            size = (try? handle.seekToEnd()) ?? 0
+            let magic = try Self.bytes(handle, at: 0, count: ScanJournal.magic.count)
+            switch magic {
+            case ScanJournal.magic: version = 2
+            case ScanJournal.magicVersion1: version = 1
+            default: throw PipelineError.archive("\(path) is not a Magpie journal")
+            }
+            offset = UInt64(ScanJournal.magic.count)
+        }
+
+        deinit { try? handle.close() }
+
+        private static func bytes(_ handle: FileHandle, at offset: UInt64, count: Int) throws -> Data? {
+            try handle.seek(toOffset: offset)
+            let data = try handle.read(upToCount: count) ?? Data()
+            return data.count == count ? data : nil
+        }
+
+        private func integer<T: FixedWidthInteger>(_ data: Data, at index: Int, as type: T.Type) -> T {
+            data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index, as: T.self)) }
+        }
+
+        /// The next readable record, or nil at the end.
+        public func next() throws -> Record? {
+            version == 1 ? try nextVersion1() : try nextVersion2()
+        }
+
+        /// The record that starts at `offset` (one `next()` returned), read again.
+        public func record(at offset: UInt64) throws -> [Data] {
+            let saved = self.offset
+            defer { self.offset = saved }
+            self.offset = offset
+            guard let record = try next(), record.offset == offset else { throw PipelineError.archive("\(path): no record at byte \(offset)") }
+            return record.parts
+        }
+
+        private func nextVersion2() throws -> Record? {
+            while offset + 12 <= size {
+                if let record = try recordVersion2(at: offset) { return record }
+                damaged += 1
+                guard let next = try nextMarker(after: offset) else { offset = size; return nil }
+                offset = next
+            }
+            return nil
+        }
+
+        /// The record at `start` if it is whole and its checksum matches.
+        private func recordVersion2(at start: UInt64) throws -> Record? {
+            guard let head = try Self.bytes(handle, at: start, count: 12), Array(head.prefix(4)) == ScanJournal.marker else { return nil }
+            let length = Int(integer(head, at: 4, as: UInt32.self))
+            guard length >= 4, length <= ScanJournal.maximumBody, start + 12 + UInt64(length) <= size,
+                  let body = try Self.bytes(handle, at: start + 12, count: length),
+                  CRC32C.checksum(body, seed: CRC32C.checksum(head[4..<8])) == integer(head, at: 8, as: UInt32.self) else { return nil }
+            var parts: [Data] = []
+            var index = 4
+            for _ in 0..<Int(integer(body, at: 0, as: UInt32.self)) {
+                guard index + 4 <= body.count else { return nil }
+                let count = Int(integer(body, at: index, as: UInt32.self))
+                index += 4
+                guard count <= body.count - index else { return nil }
+                parts.append(body.subdata(in: index..<(index + count)))
+                index += count
+            }
+            offset = start + 12 + UInt64(length)
+            return Record(offset: start, parts: parts)
+        }
+
+        /// The next place after `start` where a record marker begins, searched in 1 MiB blocks.
+        private func nextMarker(after start: UInt64) throws -> UInt64? {
+            var position = start + 1
+            let block = 1 << 20
+            while position + 4 <= size {
+                try handle.seek(toOffset: position)
+                guard let data = try handle.read(upToCount: block), data.count >= 4 else { return nil }
+                if let found = data.firstRange(of: ScanJournal.marker) { return position + UInt64(found.lowerBound - data.startIndex) }
+                position += UInt64(data.count - 3)
+            }
+            return nil
+        }
+
+        /// Format 1: part count (UInt32), then per part its length (UInt64) and bytes; a torn record ends the journal.
+        private func nextVersion1() throws -> Record? {
+            let start = offset
+            guard let count = try Self.bytes(handle, at: start, count: 4).map({ integer($0, at: 0, as: UInt32.self) }) else { return nil }
+            var position = start + 4
             var parts: [Data] = []
             for _ in 0..<count {
-                guard let length = integer(UInt64.self), UInt64(data.endIndex - offset) >= length else { break reading }
-                parts.append(data[offset..<(offset + Int(length))])
-                offset += Int(length)
+                guard let length = try Self.bytes(handle, at: position, count: 8).map({ integer($0, at: 0, as: UInt64.self) }),
+                      length <= UInt64(ScanJournal.maximumBody), position + 8 + length <= size,
+                      let part = try Self.bytes(handle, at: position + 8, count: Int(length)) else {
+                    damaged += 1
+                    offset = size
+                    return nil
+                }
+                parts.append(part)
+                position += 8 + length
             }
-            records.append(parts)
+            offset = position
+            return Record(offset: start, parts: parts)
         }
-        return records
     }
 }
 

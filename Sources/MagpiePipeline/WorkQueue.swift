@@ -2,9 +2,10 @@ import Foundation
 
 /// What the intake thread hands the processing thread.
 enum Work {
-    case begin(ScanContext, journal: String)
+    case begin(ScanContext)
     case frame(WorkItem)
-    case end(ScanClosure, journal: String, counters: Counters.Values)
+    /// `journal`: nil when nothing of the scan could be archived.
+    case end(ScanClosure, journal: String?, counters: Counters.Values)
     /// No more work: the processing thread returns.
     case stop
 }

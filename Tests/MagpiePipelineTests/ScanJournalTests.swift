@@ -1,23 +1,63 @@
 import Foundation
 import MagpiePipeline
+import MagpieWire
 import Testing
 
 @Suite struct ScanJournalTests {
     func temporaryPath() -> String { NSTemporaryDirectory() + "magpie-journal-\(UUID().uuidString)" }
 
+    func bytes(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path)!) }
+
+    @Test func checksumIsCRC32C() {
+        #expect(CRC32C.checksum(Data("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum(Data("6789".utf8), seed: CRC32C.checksum(Data("12345".utf8))) == 0xE306_9283)
+    }
+
     @Test func recordsComeBackAndATornLastRecordIsIgnored() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let journal = try ScanJournal(path: path, scanStart: [Data("start".utf8)])
+        let journal = try ScanJournal(path: path, scanStart: [Data("start".utf8)], durability: .frame)
         try journal.append([Data("header".utf8), Data([1, 2, 3])])
         try journal.close()
         #expect(try ScanJournal.read(path) == [[Data("start".utf8)], [Data("header".utf8), Data([1, 2, 3])]])
         // A crash in the middle of a write leaves part of a record: it is dropped, the rest kept.
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data([2, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 7]))
+        try handle.write(contentsOf: Data([0x4D, 0x4A, 0x52, 0x7E, 100, 0, 0, 0, 1, 2, 3, 4, 7]))
         try handle.close()
         #expect(try ScanJournal.read(path).count == 2)
+    }
+
+    @Test func aDamagedRecordIsSkippedAndEverythingAfterItKept() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let journal = try ScanJournal(path: path, scanStart: [Data("start".utf8)])
+        for index in 0..<5 { try journal.append([Data("frame \(index)".utf8), Data(repeating: UInt8(index), count: 100)]) }
+        try journal.close()
+        var data = bytes(path)
+        let size = data.count
+        // Flip a byte in the body of the third record (the scan-start record is 12 + 4 + 4 + 5 bytes, each frame record 12 + 4 + 4 + 7 + 4 + 100).
+        data[8 + 25 + 2 * 131 + 40] ^= 0xFF
+        // And garbage appended between records is skipped too.
+        data += [UInt8](repeating: 0x4D, count: 37)
+        data += [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))[(8 + 25)..<(8 + 25 + 131)]
+        try Data(data).write(to: URL(fileURLWithPath: path))
+        let reader = try ScanJournal.Reader(path: path)
+        var records: [[Data]] = []
+        while let record = try reader.next() { records.append(record.parts) }
+        #expect(records.map { String(decoding: $0[0], as: UTF8.self) } == ["start", "frame 0", "frame 1", "frame 3", "frame 4", "frame 0"])
+        #expect(reader.damaged == 2)
+        #expect(size == 8 + 25 + 5 * 131)
+    }
+
+    @Test func aJournalOfFormat1IsStillRead() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/journal-format1.journal").path
+        let reader = try ScanJournal.Reader(path: fixture)
+        #expect(reader.version == 1)
+        let record = try ScanRecord(journal: fixture)
+        #expect(record.frames.count == 93 && record.unusable == 0)
+        #expect(record.start.samplesPerPeriod == 102 && record.frames.map(\.index) == Array(0..<93))
     }
 
     @Test func otherFilesAreRefusedByName() throws {
@@ -27,5 +67,6 @@ import Testing
         #expect(throws: PipelineError.archive("\(path) is not a Magpie journal")) { try ScanJournal.read(path) }
         #expect(throws: PipelineError.self) { try ScanRecord(journal: path) }
         #expect(throws: PipelineError.self) { try ScanJournal.read(path + "-missing") }
+        #expect(throws: PipelineError.self) { try ScanJournal(path: path, scanStart: [Data()]) }   // never replaces a file
     }
 }

@@ -5,8 +5,11 @@ import MagpieCore
 /// and only then renamed into place, so a reader never sees a half-written or invalid file.
 public enum MDFWriter {
     /// `userFields` may add user-defined fields (paths starting with `_`) to the file before it
-    /// is validated and moved into place.
+    /// is validated and moved into place. `streamedData` writes every data array given as
+    /// `.notLoaded` (shape and type only) in pieces, for data larger than memory (a long scan
+    /// appended from its journal); the validator checks it against the declared shape.
     public static func write(_ mdf: MDFFile, to path: String, overwrite: Bool = false,
+                             streamedData: ((HDF5File) throws -> Void)? = nil,
                              userFields: ((HDF5File) throws -> Void)? = nil) throws {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw MDFError.hdf5(HDF5Error(file: path, path: nil, message: "already exists (refusing to overwrite)"))
@@ -17,7 +20,8 @@ public enum MDFWriter {
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         do {
             let file = try HDF5File.create(temporary)
-            try writeContents(of: mdf, to: file)
+            try writeContents(of: mdf, to: file, streamed: streamedData != nil)
+            try streamedData?(file)
             try userFields?(file)
         } catch let error as HDF5Error {
             throw MDFError.hdf5(HDF5Error(file: path, path: error.path, message: error.message))
@@ -30,7 +34,7 @@ public enum MDFWriter {
     }
 
     /// Writes every group of `mdf` into an empty file; the file is closed when `file` is released.
-    static func writeContents(of mdf: MDFFile, to file: HDF5File) throws {
+    static func writeContents(of mdf: MDFFile, to file: HDF5File, streamed: Bool = false) throws {
         try file.write(mdf.time, to: "/time")
         try file.write(mdf.uuid, to: "/uuid")
         try file.write(mdf.version, to: "/version")
@@ -69,9 +73,9 @@ public enum MDFWriter {
         if let bore = scanner.boreSize { try file.write(scalar: bore, to: "/scanner/boreSize") }
 
         try writeAcquisition(mdf.acquisition, to: file)
-        if let measurement = mdf.measurement { try writeMeasurement(measurement, to: file) }
+        if let measurement = mdf.measurement { try writeMeasurement(measurement, to: file, streamed: streamed) }
         if let calibration = mdf.calibration { try writeCalibration(calibration, to: file) }
-        if let reconstruction = mdf.reconstruction { try writeReconstruction(reconstruction, to: file) }
+        if let reconstruction = mdf.reconstruction { try writeReconstruction(reconstruction, to: file, streamed: streamed) }
     }
 
     private static func writeAcquisition(_ acquisition: MDF.Acquisition, to file: HDF5File) throws {
@@ -101,9 +105,9 @@ public enum MDFWriter {
         if let transfer = receiver.transferFunction { try file.write(transfer, to: "/acquisition/receiver/transferFunction") }
     }
 
-    private static func writeMeasurement(_ measurement: MDF.Measurement, to file: HDF5File) throws {
+    private static func writeMeasurement(_ measurement: MDF.Measurement, to file: HDF5File, streamed: Bool) throws {
         let m = "/measurement"
-        try writeData(measurement.data, to: "\(m)/data", in: file)
+        try writeData(measurement.data, to: "\(m)/data", in: file, streamed: streamed)
         try file.write(scalar: flag(measurement.isBackgroundCorrected), to: "\(m)/isBackgroundCorrected")
         try file.write(scalar: flag(measurement.isFastFrameAxis), to: "\(m)/isFastFrameAxis")
         try file.write(scalar: flag(measurement.isFourierTransformed), to: "\(m)/isFourierTransformed")
@@ -131,9 +135,9 @@ public enum MDFWriter {
         if let meandering = calibration.isMeanderingGrid { try file.write(scalar: flag(meandering), to: "\(c)/isMeanderingGrid") }
     }
 
-    private static func writeReconstruction(_ reconstruction: MDF.Reconstruction, to file: HDF5File) throws {
+    private static func writeReconstruction(_ reconstruction: MDF.Reconstruction, to file: HDF5File, streamed: Bool) throws {
         let r = "/reconstruction"
-        try writeData(reconstruction.data, to: "\(r)/data", in: file)
+        try writeData(reconstruction.data, to: "\(r)/data", in: file, streamed: streamed)
         try file.write(NDArray(reconstruction.fieldOfView), to: "\(r)/fieldOfView")
         try file.write(NDArray(reconstruction.fieldOfViewCenter), to: "\(r)/fieldOfViewCenter")
         try file.write(NDArray(reconstruction.size.map { Int64($0) }), to: "\(r)/size")
@@ -142,7 +146,8 @@ public enum MDFWriter {
         if let overscan = reconstruction.isOverscanRegion { try file.write(NDArray(overscan.map(flag)), to: "\(r)/isOverscanRegion") }
     }
 
-    private static func writeData(_ data: MDFData, to path: String, in file: HDF5File) throws {
+    /// `streamed`: `.notLoaded` data is left to the caller's `streamedData`.
+    private static func writeData(_ data: MDFData, to path: String, in file: HDF5File, streamed: Bool) throws {
         switch data {
         case let .int16(array): try file.write(array, to: path)
         case let .int32(array): try file.write(array, to: path)
@@ -150,6 +155,8 @@ public enum MDFWriter {
         case let .float64(array): try file.write(array, to: path)
         case let .complex64(array): try file.write(array, to: path)
         case let .complex128(array): try file.write(array, to: path)
+        case .notLoaded where streamed:
+            return
         case .notLoaded:
             throw MDFError.invalidField(file: file.path, path: path, expected: "data to write", found: "data read without loading (MDFReader.Options.loadData is off)")
         }

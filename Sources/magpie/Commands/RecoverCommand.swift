@@ -31,9 +31,7 @@ struct RecoverCommand: ParsableCommand {
         do {
             let record = try ScanRecord(journal: journal, substituteDefaults: true)
             let missing = record.missing(expected: record.start.framesPlanned)
-            let (file, repairs, fields) = record.mdf(missing: missing)
-            try MDFWriter.write(file, to: output) { hdf in
-                try fields(hdf)
+            let repairs = try record.write(to: output, missing: missing) { hdf in
                 try hdf.write("recovered by magpie recover from \(journal)", to: "/_magpie/daemon/status")
                 try hdf.write(scalar: Int8(0), to: "/_magpie/daemon/complete")
             }
