@@ -1,0 +1,147 @@
+"""The archive's promises end to end (docs/RELIABILITY.md): a full disk loses nothing already
+archived and counts what it could not archive; a scan several times larger than the daemon's
+memory bound is written whole."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import h5py
+import zmq
+from support import MAGPIE, free_port
+from test_daemon import Daemon, wait_for
+
+
+def capture(preset, frames=1):
+    """scan-start, `frames` frames and scan-end of a real `magpie publish` scan."""
+    port = free_port()
+    pull = zmq.Context.instance().socket(zmq.PULL)
+    pull.bind(f"tcp://127.0.0.1:{port}")
+    result = subprocess.run([MAGPIE, "publish", "--socket", "push", "--endpoint", f"tcp://127.0.0.1:{port}", "--connect", "--warmup", "0.3",
+                             "--preset", preset, "--frames", str(frames), "--background-frames", "0", "--rate", "max"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    messages = []
+    while not messages or json.loads(messages[-1][0])["htype"] != "magpie.scan-end/1":
+        messages.append(pull.recv_multipart())
+    pull.close(linger=0)
+    return messages
+
+
+def frame(template, scan_id, index):
+    header = json.loads(template[0])
+    header.update(scan_id=scan_id, frame=index, sequence=index)
+    return [json.dumps(header).encode(), template[1]]
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))
+
+
+class Archive(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="magpie-archive-")
+        self.daemon = None
+        self.mounted = None
+
+    def tearDown(self):
+        if self.daemon and self.daemon.process and self.daemon.process.poll() is None:
+            self.daemon.process.kill()
+            self.daemon.process.wait()
+        if self.mounted:
+            subprocess.run(["umount", self.mounted])
+        shutil.rmtree(self.dir)
+
+    def send(self, push, messages):
+        for message in messages:
+            push.send_multipart(message)
+
+    def test_a_full_disk_loses_nothing_archived_and_counts_what_it_could_not_archive(self):
+        out = os.path.join(self.dir, "out")
+        os.makedirs(out)
+        # A small tmpfs as the output directory: mounting needs root (CI runs as root).
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", out], capture_output=True, text=True)
+        if mount.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here ({mount.stderr.strip()}); run as root")
+        self.mounted = out
+        start, template, end = capture("openmpi-1d")[0], capture("openmpi-1d")[1], None
+        scan = json.loads(start[0])["scan_id"]
+        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True).start()
+        push = zmq.Context.instance().socket(zmq.PUSH)
+        push.connect(self.daemon.endpoint)
+        self.send(push, [start] + [frame(template, scan, i) for i in range(300)])
+        wait_for(lambda: self.daemon.metrics().get("archived", 0) == 300, 60, "300 archived frames")
+        # Fill the disk.
+        filler = os.path.join(out, "filler")
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(bytes(65536))
+                    handle.flush()
+            except OSError:
+                pass
+        self.send(push, [frame(template, scan, i) for i in range(300, 500)])
+        wait_for(lambda: self.daemon.metrics().get("received", 0) == 500, 60, "500 received frames")
+        counters = self.daemon.metrics()
+        # The journal's last page may still take a few records after the disk is full.
+        full = counters["not_archived"]
+        self.assertEqual(counters["archived"] + full, 500)
+        self.assertGreater(full, 150)
+        self.assertIn("not archived", self.daemon.log())
+        os.remove(filler)   # space returns
+        end = json.loads(capture("openmpi-1d")[-1][0])
+        end.update(scan_id=scan, frames_sent=800, last_sequence=799)
+        self.send(push, [frame(template, scan, i) for i in range(500, 800)] + [[json.dumps(end).encode()]])
+        path = wait_for(lambda: [p for p in self.daemon.files()], 60, "the scan's file")[0]
+        counters = self.daemon.metrics()
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.log())
+        self.assertEqual((counters["archived"], counters["not_archived"]), (800 - full, full))
+        with h5py.File(path, "r") as f:
+            indices = sorted(f["/_magpie/stream/frameIndex"][()].tolist())
+            self.assertEqual(indices[:300], list(range(300)))           # archived before the disk filled
+            self.assertEqual(indices[-300:], list(range(500, 800)))     # archived after space returned
+            self.assertEqual(len(indices), 800 - full)
+            self.assertEqual(f["/_magpie/daemon/counters/not_archived"][()], full)
+            self.assertEqual(f["/_magpie/daemon/counters/archived"][()], 800 - full)
+        self.assertEqual(subprocess.run([MAGPIE, "inspect", "--validate", path], capture_output=True).returncode, 0)
+        push.close(linger=0)
+
+    def test_a_scan_several_times_larger_than_the_memory_bound_is_written_whole(self):
+        messages = capture("openmpi-2d")
+        start, template, end = messages[0], messages[1], json.loads(messages[-1][0])
+        scan, frames = json.loads(start[0])["scan_id"], 12000
+        header = json.loads(start[0])
+        header["frames_planned"] = frames
+        start = [json.dumps(header).encode()]
+        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off")
+        # ZeroMQ's receive queue is bounded in messages, not bytes: keep it small so the sender waits.
+        with open(self.daemon.config) as handle:
+            text = handle.read()
+        with open(self.daemon.config, "w") as handle:
+            handle.write(text.replace("[output]", "high_water_mark = 200\n[output]", 1))
+        self.daemon.start()
+        baseline = peak_rss_kib(self.daemon.process.pid)
+        push = zmq.Context.instance().socket(zmq.PUSH)
+        push.connect(self.daemon.endpoint)
+        end.update(scan_id=scan, frames_sent=frames, last_sequence=frames - 1)
+        self.send(push, [start] + [frame(template, scan, i) for i in range(frames)] + [[json.dumps(end).encode()]])
+        path = wait_for(lambda: [p for p in self.daemon.files()], 300, "the scan's file")[0]
+        growth = (peak_rss_kib(self.daemon.process.pid) - baseline) * 1024
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.log())
+        data_bytes = frames * len(template[1])
+        bound = 48 << 20
+        self.assertGreater(data_bytes, 3 * bound)
+        print(f"\npeak RSS growth {growth / 1e6:.1f} MB for {data_bytes / 1e6:.0f} MB of frames", flush=True)
+        self.assertLess(growth, bound, f"peak RSS grew by {growth / 1e6:.0f} MB writing {data_bytes / 1e6:.0f} MB of frames")
+        with h5py.File(path, "r") as f:
+            self.assertEqual(f["/measurement/data"].shape[0], frames)
+            self.assertEqual(f["/measurement/data"][frames - 1].tobytes(), template[1])
+        push.close(linger=0)
+
+
+if __name__ == "__main__":
+    unittest.main()
