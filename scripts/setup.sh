@@ -16,6 +16,7 @@ packages=(
   python3-zmq      # Tests/interop: an independent magpie-stream peer
   python3-jsonschema  # Tests/interop: headers against protocols/schemas
   python3-torch    # models/: training, export and the exporter's reference outputs
+  systemd          # Tests/interop: systemd-analyze rates the unit's sandbox
 )
 
 missing=()
