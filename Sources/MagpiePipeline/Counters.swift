@@ -19,11 +19,23 @@ public final class Counters: @unchecked Sendable {  // every access holds `lock`
         public var notArchived = 0
         /// Scans that started with less free space in the output directory than they plan to need.
         public var lowSpaceWarnings = 0
+        /// CURVE handshakes refused (a public key not in the allowed list).
+        public var refusedHandshakes = 0
 
         public init() {}
 
-        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected", "not_archived", "low_space_warnings"]
-        public var all: [Int] { [received, archived, processed, skipped, lost, rejected, notArchived, lowSpaceWarnings] }
+        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected", "not_archived", "low_space_warnings",
+                                   "refused_handshakes"]
+        public var all: [Int] { [received, archived, processed, skipped, lost, rejected, notArchived, lowSpaceWarnings, refusedHandshakes] }
+
+        /// The Prometheus name of each counter (`names` order): frames, then the output directory, then the stream.
+        public static let metricNames = names.map { name in
+            switch name {
+            case "low_space_warnings": return "magpie_output_\(name)_total"
+            case "refused_handshakes": return "magpie_stream_\(name)_total"
+            default: return "magpie_frames_\(name)_total"
+            }
+        }
     }
 
     private let lock = NSLock()

@@ -141,8 +141,22 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     /// `ready` is called once the socket is open; `tick` on every pass of the intake loop (at
     /// least every 100 ms), saying whether the processing thread is alive too (the systemd watchdog).
     public func run(ready: () -> Void = {}, tick: (_ processingAlive: Bool) -> Void = { _ in }) throws {
+        var curve: ZeroMQSocket.Curve?
+        var authenticator: ZAPAuthenticator?
+        if let secretFile = config.curveSecretKeyFile, let clientsFile = config.curveAllowedClientsFile {
+            let key = try CurveKey.load(secretKeyFile: secretFile)
+            let allowed = try CurveKey.loadList(clientsFile)
+            let counters = self.counters, log = self.log
+            authenticator = try ZAPAuthenticator(allowed: allowed) { key, address in
+                counters.update { $0.refusedHandshakes += 1 }
+                log("refused a CURVE handshake from \(address): public key \(key) is not in \(clientsFile)")
+            }
+            curve = .server(secretKey: key.secretKey!)
+            log("CURVE: the daemon's public key is \(key.publicKey); \(allowed.count) client key\(allowed.count == 1 ? "" : "s") allowed")
+        }
+        defer { authenticator?.stop() }
         let socket = try ZeroMQSocket(config.socket, endpoint: config.endpoint, bind: config.bind, highWaterMark: config.highWaterMark,
-                                      maximumMessageBytes: config.maximumMessageBytes)
+                                      maximumMessageBytes: config.maximumMessageBytes, curve: curve)
         let receiver = StreamReceiver()
         var scan: OpenScan?
         let finished = DispatchSemaphore(value: 0)

@@ -33,6 +33,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var scanTimeout: Double = 10
     /// ZeroMQ's maximum message (part) size: a peer sending more is disconnected before its bytes are buffered.
     public var maximumMessageBytes = StreamLimits.maximumPayloadBytes
+    /// CURVE: the daemon's secret key file and the scanners' public keys (both or neither).
+    public var curveSecretKeyFile: String?
+    public var curveAllowedClientsFile: String?
     /// Where scans are written (and journals kept while they stream).
     public var directory: String
     /// PNG of the newest image, relative to `directory` unless absolute; "" for none.
@@ -99,7 +102,8 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         let reader = Reader(table: table, source: source)
         try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
-        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes"], in: "input")
+        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes",
+                                "curve_secret_key_file", "curve_allowed_clients_file"], in: "input")
         try reader.allow(keys: ["directory", "preview", "durability", "fsync_interval_ms", "min_free_bytes", "keep_days", "keep_bytes"], in: "output")
         try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
                                          "lambda", "iterations", "score_model", "deblur", "deblur_model", "queue"], in: "pipeline")
@@ -120,6 +124,11 @@ public struct DaemonConfig: Sendable, Equatable {
         // A header part may be 1 MiB; a frame payload at most StreamLimits.maximumPayloadBytes.
         config.maximumMessageBytes = try reader.int("input", "max_message_bytes", StreamCodec.maximumHeaderSize...StreamLimits.maximumPayloadBytes)
             ?? config.maximumMessageBytes
+        config.curveSecretKeyFile = try reader.string("input", "curve_secret_key_file")
+        config.curveAllowedClientsFile = try reader.string("input", "curve_allowed_clients_file")
+        guard (config.curveSecretKeyFile == nil) == (config.curveAllowedClientsFile == nil) else {
+            throw PipelineError.config("\(source): [input] curve_secret_key_file and curve_allowed_clients_file go together (magpie keygen writes keys)")
+        }
         config.preview = try reader.string("output", "preview") ?? config.preview
         let interval = try reader.int("output", "fsync_interval_ms", 1...60_000)
         switch try reader.string("output", "durability") ?? "interval" {

@@ -47,9 +47,6 @@ public final class MetricsServer: @unchecked Sendable {  // the listening socket
 
     /// The Prometheus text exposition of `values`.
     public static func text(_ values: Counters.Values, freeBytes: Int64? = nil) -> String {
-        zip(Counters.Values.names, values.all).map { name, value in
-            let metric = name == "low_space_warnings" ? "magpie_output_\(name)_total" : "magpie_frames_\(name)_total"
-            return "# TYPE \(metric) counter\n\(metric) \(value)\n"
-        }.joined() + (freeBytes.map { "# TYPE magpie_output_free_bytes gauge\nmagpie_output_free_bytes \($0)\n" } ?? "")
+        zip(Counters.Values.metricNames, values.all).map { metric, value in "# TYPE \(metric) counter\n\(metric) \(value)\n" }.joined() + (freeBytes.map { "# TYPE magpie_output_free_bytes gauge\nmagpie_output_free_bytes \($0)\n" } ?? "")
     }
 }

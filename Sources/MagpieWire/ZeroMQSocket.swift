@@ -53,6 +53,13 @@ public final class ZeroMQSocket: @unchecked Sendable {
         public var sends: Bool { self == .pub || self == .push }
     }
 
+    /// CURVE encryption and authentication (ZeroMQ's, RFC 26): the daemon is the server whichever
+    /// side binds; a `ZAPAuthenticator` must run for the server's handshakes to be accepted.
+    public enum Curve: Sendable, Equatable {
+        case server(secretKey: String)
+        case client(serverKey: String, key: CurveKey)
+    }
+
     public let kind: Kind
     public let endpoint: String
     private let socket: UnsafeMutableRawPointer
@@ -63,7 +70,7 @@ public final class ZeroMQSocket: @unchecked Sendable {
     /// long close waits to deliver what is queued. `maximumMessageBytes` (receivers): ZeroMQ
     /// disconnects a peer that sends a larger message part, before its bytes are buffered.
     public init(_ kind: Kind, endpoint: String, bind: Bool, highWaterMark: Int32 = 1000, lingerMilliseconds: Int32 = 2000,
-                maximumMessageBytes: Int? = nil) throws {
+                maximumMessageBytes: Int? = nil, curve: Curve? = nil) throws {
         guard let socket = zmq_socket(ZeroMQContext.shared, kind.code) else { throw ZeroMQError("socket") }
         self.socket = socket
         self.kind = kind
@@ -76,6 +83,18 @@ public final class ZeroMQSocket: @unchecked Sendable {
                 guard zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) == 0 else {
                     throw ZeroMQError("setsockopt ZMQ_MAXMSGSIZE", endpoint: endpoint)
                 }
+            }
+            switch curve {
+            case let .server(secretKey)?:
+                try set(ZMQ_CURVE_SERVER, 1)
+                try set(ZMQ_CURVE_SECRETKEY, text: secretKey)
+                try set(ZMQ_ZAP_DOMAIN, text: "magpie")
+            case let .client(serverKey, key)?:
+                try set(ZMQ_CURVE_SERVERKEY, text: serverKey)
+                try set(ZMQ_CURVE_PUBLICKEY, text: key.publicKey)
+                try set(ZMQ_CURVE_SECRETKEY, text: key.secretKey ?? "")
+            case nil:
+                break
             }
             if kind == .sub {
                 guard zmq_setsockopt(socket, ZMQ_SUBSCRIBE, nil, 0) == 0 else { throw ZeroMQError("subscribe", endpoint: endpoint) }
@@ -99,6 +118,12 @@ public final class ZeroMQSocket: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         zmq_close(socket)
+    }
+
+    private func set(_ option: Int32, text: String) throws {
+        guard text.withCString({ zmq_setsockopt(socket, option, $0, strlen($0)) }) == 0 else {
+            throw ZeroMQError("setsockopt \(option)", endpoint: endpoint)
+        }
     }
 
     private func set(_ option: Int32, _ value: Int32) throws {

@@ -1,6 +1,7 @@
 """End-to-end tests of `magpie daemon` on loopback, each bounded in time and cleaning up its
 processes: lossless PULL, lossy SUB, bad messages, kill -9 recovery, replay bit for bit."""
 import glob
+import re
 import json
 import os
 import shutil
@@ -65,7 +66,7 @@ class Daemon:
     def metrics(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
             text = response.read().decode()
-        return {line.split()[0].replace("magpie_frames_", "").replace("_total", ""): int(line.split()[1])
+        return {re.sub(r"^magpie_(frames|output|stream)_", "", line.split()[0]).replace("_total", ""): int(line.split()[1])
                 for line in text.splitlines() if line and not line.startswith("#")}
 
     def files(self):

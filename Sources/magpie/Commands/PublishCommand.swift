@@ -46,11 +46,14 @@ struct SenderOptions: ParsableArguments {
     @Option(help: "Seconds between repetitions of scan-start during a scan.") var repeatInterval = 1.0
     @Option(help: "Send-queue high-water mark, messages.") var highWaterMark: Int32 = 10000
     @Option(help: "Seconds to keep delivering queued messages after the last one is sent.") var linger = 30.0
+    @Option(help: "CURVE: the receiver's public key file (its .pub from magpie keygen); needs --curve-key.") var curveServerKey: String?
+    @Option(help: "CURVE: this sender's secret key file (magpie keygen's .key).") var curveKey: String?
 
     enum Mode: String, EnumerableFlag { case bind, connect }
 
     func validate() throws {
         guard socket.sends else { throw ValidationError("--socket must be pub or push for a sender") }
+        guard (curveServerKey == nil) == (curveKey == nil) else { throw ValidationError("--curve-server-key and --curve-key go together") }
         guard warmup >= 0, linger >= 0, repeatInterval > 0, highWaterMark > 0 else {
             throw ValidationError("--warmup and --linger must be 0 or more, --repeat-interval and --high-water-mark positive")
         }
@@ -63,8 +66,12 @@ struct SenderOptions: ParsableArguments {
     }
 
     func publisher() throws -> ScanPublisher {
+        var curve: ZeroMQSocket.Curve?
+        if let curveServerKey, let curveKey {
+            curve = .client(serverKey: try CurveKey.load(publicKeyFile: curveServerKey), key: try CurveKey.load(secretKeyFile: curveKey))
+        }
         let socket = try ZeroMQSocket(socket, endpoint: endpoint, bind: mode == .bind, highWaterMark: highWaterMark,
-                                      lingerMilliseconds: Int32(linger * 1000))
+                                      lingerMilliseconds: Int32(linger * 1000), curve: curve)
         if warmup > 0 { usleep(UInt32(warmup * 1e6)) }
         return ScanPublisher(socket: socket)
     }
