@@ -45,6 +45,9 @@ let package = Package(
             ]
         ),
 
+        // The fuzzing harness (scripts/fuzz.sh): the stream decoder, receiver and journal reader, without LibTorch.
+        .executableTarget(name: "magpie-fuzz", dependencies: ["MagpieWire"], path: "Sources/MagpieFuzz"),
+
         .testTarget(name: "MagpieCoreTests", dependencies: ["MagpieCore"]),
         .testTarget(name: "MagpiePhysicsTests", dependencies: ["MagpiePhysics"]),
         .testTarget(name: "MagpieMDFTests", dependencies: ["MagpieMDF"]),

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test: Swift unit tests, then the interoperability and command-line tests in Python.
+# Runs every test: Swift unit tests, the fuzz corpus replay, the interoperability and
+# command-line tests in Python, then a minute of coverage-guided fuzzing.
 source "$(dirname "$0")/prologue.sh"
 
 echo "== swift build"
 swift build
 echo "== swift test"
 swift test
+bin="$(swift build --show-bin-path)"
+echo "== fuzz corpus replay (Tests/FuzzCorpus: seeds and every past defect)"
+"$bin/magpie-fuzz" Tests/FuzzCorpus
 echo "== interoperability and command-line tests (python3-h5py)"
-MAGPIE="$(swift build --show-bin-path)/magpie" /usr/bin/python3 Tests/interop/run.py
+MAGPIE="$bin/magpie" /usr/bin/python3 Tests/interop/run.py
+echo "== fuzzing (libFuzzer, 60 s; longer: scripts/fuzz.sh SECONDS)"
+scripts/fuzz.sh 60

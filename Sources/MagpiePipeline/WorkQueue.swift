@@ -1,4 +1,5 @@
 import Foundation
+import MagpieWire
 
 /// What the intake thread hands the processing thread.
 enum Work {

@@ -21,9 +21,18 @@ import Testing
             socket = "pull"
             bind = true
             high_water_mark = 5000
+            scan_timeout = 2.5
+            max_message_bytes = 2000000
+            curve_secret_key_file = "daemon.key"
+            curve_allowed_clients_file = "allowed"
             [output]
             directory = "out"
             preview = ""
+            durability = "interval"
+            fsync_interval_ms = 50
+            min_free_bytes = 1000
+            keep_days = 30
+            keep_bytes = 1000000
             [pipeline]
             background = "off"
             denoise = "ssd"
@@ -45,6 +54,11 @@ import Testing
         #expect(config.previewPath == nil && !config.subtractBackground)
         #expect(config.reconstruction == .kaczmarz && config.systemMatrix == "sm.mdf" && config.lambda == 0.05 && config.iterations == 2)
         #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
+        #expect(config.scanTimeout == 2.5 && config.maximumMessageBytes == 2_000_000)
+        #expect(config.curveSecretKeyFile == "daemon.key" && config.curveAllowedClientsFile == "allowed")
+        #expect(config.durability == .interval(milliseconds: 50) && config.minFreeBytes == 1000 && config.keepDays == 30 && config.keepBytes == 1_000_000)
+        let frame = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"frame\"\n")
+        #expect(frame.durability == .frame)
         #expect(config.denoise == .ssd && config.denoiseModel == "denoiser-lab" && config.models == "/opt/magpie/models/manifest.json")
     }
 
@@ -68,6 +82,10 @@ import Testing
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"dcgan\", \"wiener\", \"rl\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"rl\"\nreconstruct = \"off\"", "needs reconstruct = \"xspace\""),
         ("[input\nendpoint = \"e\"", "line 1"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"never\"", "durability must be \"os\", \"interval\" or \"frame\""),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"os\"\nfsync_interval_ms = 5", "fsync_interval_ms applies only"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\nkeep_days = 0", "keep_days = 0.0 is out of range"),
+        ("[input]\nendpoint = \"e\"\ncurve_secret_key_file = \"k\"\n[output]\ndirectory = \"d\"", "go together"),
     ])
     func badFilesNameTheKey(text: String, words: String) {
         do {

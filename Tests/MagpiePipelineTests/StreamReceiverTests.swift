@@ -132,25 +132,4 @@ import Testing
         #expect(!closure.complete && closure.status.contains("no message for 10 s") && closure.missing == [1...2])
         #expect(receiver.openScan == nil)
     }
-
-    @Test func textFromTheStreamIsMadeSafe() {
-        #expect(LogText.fileSafe("../../etc/passwd") == "etcpasswd")
-        #expect(LogText.fileSafe("a\u{0}b\nc/é-1") == "abc-1")
-        #expect(LogText.fileSafe("../") == "scan")
-        #expect(LogText.escaped("scan\nforged line\u{0}") == "scan\\nforged line\\u{0}")
-        #expect(MissingFrames.ranges(received: [3, 0, 1, 9], expected: 12) == [2...2, 4...8, 10...11])
-        #expect(MissingFrames.description(Array(repeating: 1...1, count: 25)).hasSuffix("and 5 more ranges"))
-    }
-
-    @Test func cosmeticMetadataFaultsAreRepairedAndListed() {
-        var metadata = Self.metadata
-        metadata.study.uuid = "x"
-        metadata.scanner.operator = " "
-        metadata.tracer?.volume = []
-        let (repaired, repairs) = MetadataRepair.repair(metadata)
-        #expect(repairs.map(\.field) == ["/study/uuid", "/scanner/operator", "/tracer"])
-        #expect(UUID(uuidString: repaired.study.uuid) != nil && repairs[0].original == "x")
-        #expect(repaired.scanner.operator == MetadataRepair.placeholder && repaired.tracer == nil)
-        #expect(MetadataRepair.repair(repaired).1.isEmpty)
-    }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import MagpieMDF
 import MagpiePipeline
+import MagpieWire
 
 struct RecoverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

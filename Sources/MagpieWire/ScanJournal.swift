@@ -36,7 +36,7 @@ public final class ScanJournal {
     /// Creates the journal (never replacing a file); the first record is the scan's scan-start message.
     public init(path: String, scanStart parts: [Data], durability: Durability = .os) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else { throw PipelineError.archive("cannot create journal \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw JournalError("cannot create journal \(path): \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         self.path = path
         self.durability = durability
@@ -48,7 +48,7 @@ public final class ScanJournal {
         } catch {
             try? handle.close()
             unlink(path)
-            throw PipelineError.archive("cannot create journal \(path): \(error)")
+            throw JournalError("cannot create journal \(path): \(error)")
         }
     }
 
@@ -63,9 +63,9 @@ public final class ScanJournal {
             do {
                 try handle.truncate(atOffset: committed)
             } catch {
-                throw PipelineError.archive("cannot append to journal \(path): \(reason); nor cut it back to its last whole record: \(error)")
+                throw JournalError("cannot append to journal \(path): \(reason); nor cut it back to its last whole record: \(error)")
             }
-            throw PipelineError.archive("cannot append to journal \(path): \(reason)")
+            throw JournalError("cannot append to journal \(path): \(reason)")
         }
         committed += UInt64(record.count)
         unsynced = true
@@ -84,7 +84,7 @@ public final class ScanJournal {
         do {
             try handle.synchronize()
         } catch {
-            throw PipelineError.archive("cannot flush journal \(path) to the disk: \(error)")
+            throw JournalError("cannot flush journal \(path) to the disk: \(error)")
         }
         lastSync = now
         unsynced = false
@@ -96,7 +96,7 @@ public final class ScanJournal {
     }
 
     /// One record of format 2.
-    static func record(_ parts: [Data]) -> Data {
+    public static func record(_ parts: [Data]) -> Data {
         var body = Data(capacity: 4 + parts.reduce(0) { $0 + 4 + $1.count })
         appendInteger(&body, UInt32(parts.count))
         for part in parts {
@@ -142,7 +142,7 @@ public final class ScanJournal {
 
         public init(path: String) throws {
             guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw PipelineError.archive("cannot read journal \(path): \(String(cString: strerror(errno)))")
+                throw JournalError("cannot read journal \(path): \(String(cString: strerror(errno)))")
             }
             self.handle = handle
             self.path = path
@@ -151,7 +151,7 @@ public final class ScanJournal {
             switch magic {
             case ScanJournal.magic: version = 2
             case ScanJournal.magicVersion1: version = 1
-            default: throw PipelineError.archive("\(path) is not a Magpie journal")
+            default: throw JournalError("\(path) is not a Magpie journal")
             }
             offset = UInt64(ScanJournal.magic.count)
         }
@@ -178,7 +178,7 @@ public final class ScanJournal {
             let saved = self.offset
             defer { self.offset = saved }
             self.offset = offset
-            guard let record = try next(), record.offset == offset else { throw PipelineError.archive("\(path): no record at byte \(offset)") }
+            guard let record = try next(), record.offset == offset else { throw JournalError("\(path): no record at byte \(offset)") }
             return record.parts
         }
 
@@ -249,15 +249,9 @@ public final class ScanJournal {
     }
 }
 
-/// Why the pipeline could not do something; the message names the file or setting.
-public enum PipelineError: Error, CustomStringConvertible, Equatable {
-    case archive(String)
-    case config(String)
-
-    public var description: String {
-        switch self {
-        case let .archive(message): return "archive: \(message)"
-        case let .config(message): return "configuration: \(message)"
-        }
-    }
+/// Why a journal could not be written or read; the message names the file.
+public struct JournalError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "archive: \(message)" }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import MagpieWire
 
 /// What the receiver decided about one message.
 public enum ReceiverEvent: Sendable {

@@ -1,5 +1,4 @@
 import Foundation
-import MagpiePipeline
 import MagpieWire
 import Testing
 
@@ -55,18 +54,20 @@ import Testing
             .appendingPathComponent("Fixtures/journal-format1.journal").path
         let reader = try ScanJournal.Reader(path: fixture)
         #expect(reader.version == 1)
-        let record = try ScanRecord(journal: fixture)
-        #expect(record.frames.count == 93 && record.unusable == 0)
-        #expect(record.start.samplesPerPeriod == 102 && record.frames.map(\.index) == Array(0..<93))
+        var messages: [StreamMessage] = []
+        while let record = try reader.next() { messages.append(try StreamCodec.decode(record.parts)) }
+        #expect(messages.count == 94 && reader.damaged == 0)
+        guard case let .scanStart(start) = messages[0] else { Issue.record("no scan-start first"); return }
+        #expect(start.samplesPerPeriod == 102)
+        #expect(messages.dropFirst().map { if case let .frame(header, _) = $0 { return header.frame } else { return -1 } } == Array(0..<93))
     }
 
     @Test func otherFilesAreRefusedByName() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
         FileManager.default.createFile(atPath: path, contents: Data("not a journal".utf8))
-        #expect(throws: PipelineError.archive("\(path) is not a Magpie journal")) { try ScanJournal.read(path) }
-        #expect(throws: PipelineError.self) { try ScanRecord(journal: path) }
-        #expect(throws: PipelineError.self) { try ScanJournal.read(path + "-missing") }
-        #expect(throws: PipelineError.self) { try ScanJournal(path: path, scanStart: [Data()]) }   // never replaces a file
+        #expect(throws: JournalError("\(path) is not a Magpie journal")) { try ScanJournal.read(path) }
+        #expect(throws: JournalError.self) { try ScanJournal.read(path + "-missing") }
+        #expect(throws: JournalError.self) { try ScanJournal(path: path, scanStart: [Data()]) }   // never replaces a file
     }
 }
