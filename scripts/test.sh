@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: Swift unit tests, the fuzz corpus replay, the interoperability and
-# command-line tests in Python, then a minute of coverage-guided fuzzing.
+# Runs every test: Swift unit tests, the fuzz corpus replay and a minute of coverage-guided
+# fuzzing, then the interoperability and command-line tests in Python (whose last line is the
+# plain "N passed, N failed" summary).
 source "$(dirname "$0")/prologue.sh"
 
 echo "== swift build"
@@ -10,7 +11,7 @@ swift test
 bin="$(swift build --show-bin-path)"
 echo "== fuzz corpus replay (Tests/FuzzCorpus: seeds and every past defect)"
 "$bin/magpie-fuzz" Tests/FuzzCorpus
-echo "== interoperability and command-line tests (python3-h5py)"
-MAGPIE="$bin/magpie" /usr/bin/python3 Tests/interop/run.py
 echo "== fuzzing (libFuzzer, 60 s; longer: scripts/fuzz.sh SECONDS)"
 scripts/fuzz.sh 60
+echo "== interoperability and command-line tests (python3-h5py)"
+MAGPIE="$bin/magpie" /usr/bin/python3 Tests/interop/run.py
