@@ -176,7 +176,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             do {
                 try scan?.journal?.tick()
             } catch {
-                log("\(error)")
+                if scan?.syncFailed == false { log("scan \(scan!.start.scanID): \(error) (logged once a scan)") }
+                scan?.syncFailed = true
             }
             let beat = state.withLock { heartbeat }
             tick(DispatchTime.now().uptimeNanoseconds - beat.uptimeNanoseconds < 10_000_000_000)
@@ -198,6 +199,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         /// When creating the journal last failed (uptime ns): retried at most once a second.
         var lastAttempt: UInt64 = 0
         var notArchived = 0
+        var syncFailed = false
         var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)
         /// The dataConversionFactor per channel, applied before processing.
         let conversion: [(Float, Float)]

@@ -95,20 +95,21 @@ public final class ScanJournal {
         try handle.close()
     }
 
-    /// One record of format 2.
+    /// One record of format 2, built in one buffer (the payload is copied once).
     public static func record(_ parts: [Data]) -> Data {
-        var body = Data(capacity: 4 + parts.reduce(0) { $0 + 4 + $1.count })
-        appendInteger(&body, UInt32(parts.count))
+        let bodyLength = 4 + parts.reduce(0) { $0 + 4 + $1.count }
+        var record = Data(capacity: 12 + bodyLength)
+        record.append(contentsOf: marker)
+        appendInteger(&record, UInt32(bodyLength))
+        appendInteger(&record, UInt32(0))   // the checksum, filled in below
+        appendInteger(&record, UInt32(parts.count))
         for part in parts {
-            appendInteger(&body, UInt32(part.count))
-            body.append(part)
+            appendInteger(&record, UInt32(part.count))
+            record.append(part)
         }
-        var length = Data()
-        appendInteger(&length, UInt32(body.count))
-        var record = Data(marker)
-        record.append(length)
-        appendInteger(&record, CRC32C.checksum(body, seed: CRC32C.checksum(length)))
-        record.append(body)
+        let start = record.startIndex
+        let checksum = CRC32C.checksum(record[(start + 12)...], seed: CRC32C.checksum(record[(start + 4)..<(start + 8)]))
+        withUnsafeBytes(of: checksum.littleEndian) { record.replaceSubrange((start + 8)..<(start + 12), with: $0) }
         return record
     }
 

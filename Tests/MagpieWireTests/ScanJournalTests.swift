@@ -71,3 +71,24 @@ import Testing
         #expect(throws: JournalError.self) { try ScanJournal(path: path, scanStart: [Data()]) }   // never replaces a file
     }
 }
+
+@Suite struct CRC32CTests {
+    /// Slicing-by-8 against the bitwise definition, over lengths that end on every byte of a step and split regions.
+    @Test func matchesTheBitwiseDefinition() {
+        func bitwise(_ bytes: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            }
+            return ~crc
+        }
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 100, 1000] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(CRC32C.checksum(bytes) == bitwise(bytes))
+            let split = length / 3
+            #expect(CRC32C.checksum(bytes[split...], seed: CRC32C.checksum(bytes[..<split])) == bitwise(bytes))
+        }
+    }
+}
