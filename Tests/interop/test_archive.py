@@ -142,6 +142,41 @@ class Archive(unittest.TestCase):
             self.assertEqual(f["/measurement/data"][frames - 1].tobytes(), template[1])
         push.close(linger=0)
 
+    def configured(self, output_keys):
+        daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off")
+        with open(daemon.config) as handle:
+            text = handle.read()
+        with open(daemon.config, "w") as handle:
+            handle.write(text.replace("[pipeline]", output_keys + "\n[pipeline]", 1))
+        self.daemon = daemon.start()
+        return self.daemon
+
+    def publish(self, frames=5):
+        result = subprocess.run([MAGPIE, "publish", "--socket", "push", "--endpoint", self.daemon.endpoint, "--connect", "--warmup", "0.3",
+                                 "--preset", "openmpi-1d", "--frames", str(frames), "--background-frames", "0", "--rate", "max"],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_a_scan_that_may_not_fit_is_warned_about(self):
+        daemon = self.configured("min_free_bytes = 1125899906842624")   # 1 PiB: never free here
+        self.publish()
+        wait_for(daemon.files, 60, "the scan's file")
+        counters = daemon.metrics()
+        self.assertEqual(daemon.stop(), 0)
+        self.assertEqual(counters["low_space_warnings"], 1)
+        self.assertGreater(counters["free_bytes"], 0)
+        self.assertIn("warning:", daemon.log())
+        self.assertIn("min_free_bytes", daemon.log())
+
+    def test_retention_deletes_the_oldest_files_only(self):
+        daemon = self.configured("keep_bytes = 1")   # every finished file but the newest is over the limit
+        for expected in (1, 2, 3):
+            self.publish()
+            wait_for(lambda: daemon.log().count(" -> ") >= expected, 60, f"scan file {expected}")
+            self.assertEqual(len(daemon.files()), 1)
+        self.assertEqual(daemon.log().count("retention: deleted"), 2)
+        self.assertEqual(daemon.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
