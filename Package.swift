@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Magpie: scanner-side MPI acquisition and reconstruction daemon.
-// Dependencies point downward: Core <- Physics, MDF, Wire, Reco <- Neural <- Pipeline <- magpie.
+// Dependencies point downward: Core <- Physics, MDF, Wire, Reco <- Neural <- Plan <- Pipeline <- magpie.
 import PackageDescription
 
 let package = Package(
@@ -35,12 +35,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
         ),
         .target(name: "MagpieNeural", dependencies: ["MagpieCore", "MagpieReco", "TorchBridge", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural",
+        // The reconstruction plan: one settings struct per step and what runs it, shared by `magpie reconstruct` and the daemon.
+        .target(name: "MagpiePlan", dependencies: ["MagpieCore", "MagpieMDF", "MagpieReco", "MagpieNeural",
+                                             .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan",
                                                  .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(
             name: "magpie",
             dependencies: [
-                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePipeline",
+                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan", "MagpiePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,7 +57,9 @@ let package = Package(
         .testTarget(name: "MagpieRecoTests", dependencies: ["MagpieReco", "MagpiePhysics"]),
         .testTarget(name: "MagpieWireTests", dependencies: ["MagpieWire"]),
         .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieReco", "MagpiePhysics", "MagpieCore"]),
-        .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpieMDF", "MagpieWire", "MagpieCore"]),
+        .testTarget(name: "MagpiePlanTests", dependencies: ["MagpiePlan", "MagpieReco", "MagpieMDF", "MagpiePhysics", "MagpieCore",
+                                                     .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpiePlan", "MagpieMDF", "MagpieWire", "MagpieCore"]),
     ],
     cxxLanguageStandard: .cxx17
 )

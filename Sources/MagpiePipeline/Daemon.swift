@@ -1,19 +1,18 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
-import MagpieNeural
-import MagpieReco
+import MagpiePlan
 import MagpieWire
 
 /// `magpie daemon`: receives magpie-stream v1, archives every accepted frame in the scan's
-/// journal before anything else happens to it, runs the processing stages on a second thread
+/// journal before anything else happens to it, runs the reconstruction plan on a second thread
 /// behind a bounded queue, and turns each scan into one MDF file in the output directory.
 public final class Daemon: @unchecked Sendable {  // shared state is behind locks or owned by one thread, as marked
     public let config: DaemonConfig
     public let counters = Counters()
     private let log: @Sendable (String) -> Void
-    private let stages: [FrameStage]
-    private let reconstruction: ReconstructionStage?
+    /// The plan's steps, built once (models and matrices loaded and verified before listening).
+    private let runner: PlanRunner
     private let queue: WorkQueue
     private let state = NSLock()
     private var stopRequested = false          // under `state`
@@ -31,52 +30,11 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         guard FileManager.default.isWritableFile(atPath: config.directory) else {
             throw PipelineError.config("output directory \(config.directory) is not writable")
         }
-        var stages: [FrameStage] = []
-        if config.subtractBackground { stages.append(BackgroundStage()) }
-        if config.denoise == .ssd {
-            do {
-                stages.append(try DenoiseStage(model: config.denoiseModel, manifest: config.models))
-            } catch {
-                throw PipelineError.config("[pipeline] denoise = \"ssd\": \(error)")
-            }
-        }
-        switch config.reconstruction {
-        case .off:
-            reconstruction = nil
-        case .xspace:
-            reconstruction = ReconstructionStage(.xspace)
-        case .kaczmarz, .cgnr, .score:
-            let path = config.systemMatrix!
-            let file = try MDFReader.read(path)
-            // The score paper's A keeps frequencies with calibration SNR >= 5; the solvers MPIReco's 2.
-            let selection = FrequencySelection(snrThreshold: config.reconstruction == .score ? 5 : 2)
-            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(file, path: path), selection: selection)
-            if config.reconstruction != .score {
-                let solver = SystemMatrixSolver(config.reconstruction == .cgnr ? .cgnr : .kaczmarz, lambda: config.lambda,
-                                                iterations: config.iterations, residuals: false).reusable(with: matrix)
-                reconstruction = ReconstructionStage(.systemMatrix(matrix, file: file, path: path, solver: solver))
-                break
-            }
-            var parameters = ScoreSampler.Parameters()
-            parameters.lambda = config.lambda ?? parameters.lambda
-            parameters.steps = config.iterations ?? parameters.steps
-            do {
-                let sampler = try ScoreSampler(model: LearnedModel(named: config.scoreModel, manifestPath: config.models, kind: ScoreSampler.kind))
-                let score = try ScoreReconstruction(matrix: matrix, grid: file.calibration!.size, sampler: sampler, parameters: parameters)
-                reconstruction = ReconstructionStage(.score(score, file: file, path: path))
-            } catch {
-                throw PipelineError.config("[pipeline] reconstruct = \"score\": \(error)")
-            }
-        }
-        if let reconstruction { stages.append(reconstruction) }
         do {
-            if let method = try DeblurMethod.named(config.deblur, model: config.deblurModel, manifest: config.models) {
-                stages.append(DeblurStage(method))
-            }
+            runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
         } catch {
-            throw PipelineError.config("[pipeline] deblur = \"\(config.deblur.rawValue)\": \(error)")
+            throw PipelineError.config("\(error)")
         }
-        self.stages = stages
         queue = WorkQueue(capacity: config.queueLength)
     }
 
@@ -200,6 +158,8 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         var lastAttempt: UInt64 = 0
         var notArchived = 0
         var syncFailed = false
+        /// Foreground frames archived so far: the next one's ordinal (the plan's blocks count on it).
+        var foreground = 0
         var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)
         /// The dataConversionFactor per channel, applied before processing.
         let conversion: [(Float, Float)]
@@ -220,7 +180,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             checkFreeSpace(for: start)
             openJournal(&open)
             scan = open
-            queue.push(.begin(ScanContext(start: start, metadata: MDFFile(scanStart: start, frames: start.framesPlanned))))
+            queue.push(.begin(ScanDescription(metadata: MDFFile(scanStart: start, frames: start.framesPlanned), name: "scan \(start.scanID)")))
         case let .frame(header, payload, parts):
             counters.update { $0.received += 1 }
             guard var open = scan else { return }
@@ -241,7 +201,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let now = DispatchTime.now().uptimeNanoseconds
             if open.intake.frames == 0 { open.intake.first = now }
             open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)
-            let dropped = queue.push(.frame(workItem(header, payload: payload, conversion: open.conversion)))
+            let item = planItem(header, payload: payload, conversion: open.conversion, ordinal: header.flags.background ? nil : open.foreground)
+            if !header.flags.background { open.foreground += 1 }
+            let dropped = queue.push(.frame(item))
             if dropped > 0 { counters.update { $0.skipped += dropped } }
         case let .scanClosed(closure):
             var journal: String?
@@ -326,21 +288,21 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
     }
 
-    private func workItem(_ header: FrameHeader, payload: Data, conversion: [(Float, Float)]) -> WorkItem {
+    private func planItem(_ header: FrameHeader, payload: Data, conversion: [(Float, Float)], ordinal: Int?) -> PlanItem {
         let (channels, samples) = (header.shape[1], header.shape[2])
         var values = StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType)
         for c in 0..<channels {
             let (a, b) = c < conversion.count ? conversion[c] : (1, 0)
             for v in (c * samples)..<((c + 1) * samples) { values[v] = a * values[v] + b }
         }
-        return WorkItem(frame: header.frame, isBackground: header.flags.background, sentNs: header.sentNs,
-                        periods: NDArray(shape: [channels, samples], storage: values), image: nil)
+        return PlanItem(frame: header.frame, foregroundOrdinal: ordinal, sentNs: header.sentNs,
+                        signals: NDArray(shape: [channels, samples], storage: values))
     }
 
     // MARK: - Processing
 
     private struct ScanProgress {
-        var context: ScanContext
+        var scan: ScanDescription
         var enabled = true
         /// The scan's images, spooled to disk (nil until the first image, or when the spool cannot be created).
         var images: ImageSpool?
@@ -358,15 +320,13 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             state.withLock { heartbeat = DispatchTime.now() }
             guard let work = queue.pop(timeout: 0.1) else { continue }
             switch work {
-            case let .begin(context):
-                scan = ScanProgress(context: context)
-                for stage in stages {
-                    do {
-                        try stage.begin(context)
-                    } catch {
-                        log("scan \(context.start.scanID): stage \(stage.name) cannot process it (\(error)); it is archived without processing")
-                        scan?.enabled = false
-                    }
+            case let .begin(description):
+                scan = ScanProgress(scan: description)
+                do {
+                    try runner.begin(description)
+                } catch {
+                    log("\(description.name): the plan cannot process it (\(error)); it is archived without processing")
+                    scan?.enabled = false
                 }
             case let .frame(item):
                 // In place: a copy of the progress would copy its growing image list for every frame.
@@ -380,29 +340,27 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
     }
 
-    private func process(_ item: WorkItem, _ progress: inout ScanProgress) {
+    private func process(_ item: PlanItem, _ progress: inout ScanProgress) {
         guard progress.enabled else { return }
-        var item = item
+        let result: PlanItem?
         do {
-            for stage in stages {
-                guard try stage.process(&item) else { break }
-            }
+            result = try runner.process(item)
         } catch {
             progress.failures += 1
-            if progress.failures <= 3 { log("scan \(progress.context.start.scanID): frame \(item.frame) not processed: \(error)") }
+            if progress.failures <= 3 { log("\(progress.scan.name): frame \(item.frame) not processed: \(error)") }
             return
         }
         progress.processed += 1
         counters.update { $0.processed += 1 }
-        guard let image = item.image, let geometry = reconstruction?.geometry else { return }
+        guard let item = result, let image = item.image, let geometry = runner.geometry else { return }
         progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
         if progress.images == nil && !progress.spoolFailed {
-            let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.context.start.scanID))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")
+            let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.scan.name))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")
             do {
                 progress.images = try ImageSpool(path: path, voxels: image.count)
             } catch {
                 progress.spoolFailed = true
-                log("scan \(progress.context.start.scanID): its images are not kept: \(error)")
+                log("scan \(progress.scan.name): its images are not kept: \(error)")
             }
         }
         do {
@@ -411,7 +369,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             progress.images?.remove()
             progress.images = nil
             progress.spoolFailed = true
-            log("scan \(progress.context.start.scanID): its images are not kept: \(error)")
+            log("scan \(progress.scan.name): its images are not kept: \(error)")
         }
         let now = DispatchTime.now()
         if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
@@ -433,7 +391,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             let record = try ScanRecord(journal: journal)
             let path = try write(record, missing: closure.missing, status: closure.status, complete: closure.complete,
                                  images: progress?.images, counters: values)
-            if let preview = config.previewPath, let geometry = reconstruction?.geometry, let newest = progress?.images?.newest {
+            if let preview = config.previewPath, let geometry = runner.geometry, let newest = progress?.images?.newest {
                 try? Preview.write(newest[...], size: geometry.size, to: preview)
             }
             try FileManager.default.removeItem(atPath: journal)
@@ -454,9 +412,9 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
     private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, images: ImageSpool?,
                        counters values: Counters.Values?) throws -> String {
         var reconstruction: MDF.Reconstruction?
-        if let geometry = self.reconstruction?.geometry, let images, images.count > 0 {
+        if let geometry = runner.geometry, let images, images.count > 0 {
             reconstruction = MDF.Reconstruction(data: .notLoaded(shape: [images.count, images.voxels, 1], elementType: .float32),
-                                                fieldOfView: geometry.fieldOfView, fieldOfViewCenter: [0, 0, 0],
+                                                fieldOfView: geometry.fieldOfView, fieldOfViewCenter: geometry.fieldOfViewCenter,
                                                 size: geometry.size, positions: geometry.positions)
         }
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
@@ -469,24 +427,15 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             path = (config.directory as NSString).appendingPathComponent("\(base)-\(attempt).mdf")
         }
         let config = self.config
-        let imageFrames = images?.frames ?? []
+        // The plan runs with the background mode it can run live: what the file records is what ran.
+        let provenance = PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: reconstruction == nil ? [] : images?.frames ?? [])
         try record.write(to: path, missing: missing, reconstruction: reconstruction, images: reconstruction == nil ? nil : images) { hdf in
             let g = "/_magpie/daemon"
             try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")
             try hdf.write(config.text, to: "\(g)/config")
-            for case let stage as DenoiseStage in self.stages {
-                try hdf.write("\(stage.denoiser.model.name) sha256 \(stage.denoiser.model.entry.sha256)", to: "\(g)/denoiser")
-            }
-            for case let stage as DeblurStage in self.stages {
-                try hdf.write(stage.method.provenance, to: "\(g)/deblur")
-            }
-            if case let .score(score, _, _)? = self.reconstruction?.method {
-                try hdf.write("\(score.sampler.model.name) sha256 \(score.sampler.model.entry.sha256)", to: "\(g)/scorePrior")
-            }
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
-            try hdf.write(config.reconstruction.rawValue, to: "\(g)/reconstruction")
-            try hdf.write(NDArray((reconstruction == nil ? [] : imageFrames).map(Int64.init)), to: "\(g)/reconstructedFrames")
+            try provenance.write(to: hdf)
             if let values {
                 for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }
             }

@@ -1,26 +1,13 @@
 import Foundation
+import MagpiePlan
+import MagpieReco
 import MagpieWire
 import TOMLKit
 
 /// `magpie daemon`'s configuration file (TOML; systemd/magpie.toml documents every key). Only
 /// `[input] endpoint` and `[output] directory` are required. Unknown sections and keys are
 /// errors, so that a misspelt key is not silently ignored.
-public struct DaemonConfig: Sendable, Equatable {
-    public enum Reconstruction: String, Sendable, CaseIterable { case xspace, kaczmarz, cgnr, score, off }
-    public enum Denoise: String, Sendable, CaseIterable { case off, ssd }
-    public enum Deblur: String, Sendable, CaseIterable {
-        case off, msa, dcgan, wiener, rl
-
-        /// The network a learned method loads unless a model is named; nil for the classical ones.
-        public var defaultModel: String? {
-            switch self {
-            case .msa: return "msa-deblur"
-            case .dcgan: return "dcgan-deblur"
-            case .off, .wiener, .rl: return nil
-            }
-        }
-    }
-
+public struct DaemonConfig: Sendable {
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
     public var endpoint: String
     /// sub (default, as the product was specified) or pull (back-pressures the sender).
@@ -48,27 +35,11 @@ public struct DaemonConfig: Sendable, Equatable {
     public var keepDays: Double?
     /// ... and the oldest while all of them together hold more bytes than this.
     public var keepBytes: Int64?
-    /// Subtract the mean of the scan's background frames before reconstructing.
-    public var subtractBackground = true
-    /// "ssd": the self-supervised signal denoiser on every foreground period before reconstruction.
-    public var denoise: Denoise = .off
-    /// The denoiser's name in the model manifest.
-    public var denoiseModel = "denoiser-openmpi2d"
+    /// The reconstruction plan the frames go through: `[pipeline] stages` with a `[stage.NAME]`
+    /// table each, or the flat keys of earlier versions translated into the same plan.
+    public var plan: ReconstructionPlan
     /// The model manifest (models/manifest.json of the installation).
     public var models = "models/manifest.json"
-    public var reconstruction: Reconstruction = .xspace
-    /// System-matrix MDF for kaczmarz, cgnr and score.
-    public var systemMatrix: String?
-    /// Relative Tikhonov lambda of the solver or of the score sampler's data consistency.
-    public var lambda: Double?
-    /// Kaczmarz sweeps, CGNR iterations or score sampler steps.
-    public var iterations: Int?
-    /// The score prior's name in the model manifest.
-    public var scoreModel = "score-openmpi2d"
-    /// Deblurring of each x-space image: the MSA-transformer, the DC-GAN, Wiener or Richardson-Lucy.
-    public var deblur: Deblur = .off
-    /// The deblurring network's name in the model manifest (msa, dcgan); nil: the method's default.
-    public var deblurModel: String?
     /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
     public var queueLength = 64
     /// host:port of the Prometheus text endpoint; "" for none.
@@ -76,10 +47,14 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The file's own text, stored with every scan as provenance.
     public var text = ""
 
-    public init(endpoint: String, directory: String) {
+    public init(endpoint: String, directory: String, plan: ReconstructionPlan? = nil) {
         self.endpoint = endpoint
         self.directory = directory
+        self.plan = plan ?? Self.defaultPlan
     }
+
+    /// Background correction from the preceding background frames, then x-space.
+    public static let defaultPlan = try! ReconstructionPlan(steps: [BackgroundStep(mode: .preceding), XSpaceStep()])
 
     public var previewPath: String? {
         guard !preview.isEmpty else { return nil }
@@ -101,12 +76,11 @@ public struct DaemonConfig: Sendable, Equatable {
             throw PipelineError.config("\(source): \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
         }
         let reader = Reader(table: table, source: source)
-        try reader.allow(sections: ["input", "output", "pipeline", "metrics"])
+        try reader.allow(sections: ["input", "output", "pipeline", "stage", "metrics"])
         try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes",
                                 "curve_secret_key_file", "curve_allowed_clients_file"], in: "input")
         try reader.allow(keys: ["directory", "preview", "durability", "fsync_interval_ms", "min_free_bytes", "keep_days", "keep_bytes"], in: "output")
-        try reader.allow(keys: ["background", "denoise", "denoise_model", "models", "reconstruct", "system_matrix",
-                                         "lambda", "iterations", "score_model", "deblur", "deblur_model", "queue"], in: "pipeline")
+        try reader.allow(keys: ["stages", "models", "queue"] + Self.flatKeys, in: "pipeline")
         try reader.allow(keys: ["listen"], in: "metrics")
 
         var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
@@ -144,49 +118,78 @@ public struct DaemonConfig: Sendable, Equatable {
         config.minFreeBytes = Int64(try reader.int("output", "min_free_bytes", 0...(1 << 50)) ?? Int(config.minFreeBytes))
         config.keepDays = try reader.double("output", "keep_days", 0.001...36_500)
         config.keepBytes = try reader.int("output", "keep_bytes", 1...(1 << 60)).map(Int64.init)
-        if let background = try reader.string("pipeline", "background") {
-            guard ["subtract", "off"].contains(background) else {
-                throw PipelineError.config("\(source): [pipeline] background must be \"subtract\" or \"off\", not \"\(background)\"")
-            }
-            config.subtractBackground = background == "subtract"
-        }
-        if let denoise = try reader.string("pipeline", "denoise") {
-            guard let value = Denoise(rawValue: denoise) else {
-                throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"")
-            }
-            config.denoise = value
-        }
-        config.denoiseModel = try reader.string("pipeline", "denoise_model") ?? config.denoiseModel
         config.models = try reader.string("pipeline", "models") ?? config.models
-        if let method = try reader.string("pipeline", "reconstruct") {
-            guard let value = Reconstruction(rawValue: method) else {
-                throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(Reconstruction.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(method)\"")
-            }
-            config.reconstruction = value
-        }
-        config.systemMatrix = try reader.string("pipeline", "system_matrix")
-        config.lambda = try reader.double("pipeline", "lambda", 0...1e6)
-        config.iterations = try reader.int("pipeline", "iterations", 1...100_000)
-        config.scoreModel = try reader.string("pipeline", "score_model") ?? config.scoreModel
-        if let deblur = try reader.string("pipeline", "deblur") {
-            guard let value = Deblur(rawValue: deblur) else {
-                throw PipelineError.config("\(source): [pipeline] deblur must be one of \(Deblur.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(deblur)\"")
-            }
-            config.deblur = value
-        }
-        config.deblurModel = try reader.string("pipeline", "deblur_model")
+        config.plan = try plan(reader, source: source)
         config.queueLength = try reader.int("pipeline", "queue", 1...1_000_000) ?? config.queueLength
         config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
-        if [.kaczmarz, .cgnr, .score].contains(config.reconstruction) && (config.systemMatrix ?? "").isEmpty {
-            throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(config.reconstruction.rawValue)\" needs system_matrix = \"/path/to/sm.mdf\"")
-        }
-        if config.deblur != .off && config.reconstruction != .xspace {
-            throw PipelineError.config("\(source): [pipeline] deblur = \"\(config.deblur.rawValue)\" deblurs x-space images and needs reconstruct = \"xspace\"")
-        }
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
             throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
         }
         return config
+    }
+
+    /// The keys of `[pipeline]` before `stages`: still read, as the plan they mean.
+    static let flatKeys = ["background", "denoise", "denoise_model", "reconstruct", "system_matrix", "lambda", "iterations",
+                           "score_model", "deblur", "deblur_model"]
+
+    /// The plan of `[pipeline] stages` and the `[stage.NAME]` tables, or of the flat keys.
+    private static func plan(_ reader: Reader, source: String) throws -> ReconstructionPlan {
+        let flat = flatKeys.filter { reader.value("pipeline", $0) != nil }
+        if let stages = reader.value("pipeline", "stages") {
+            guard flat.isEmpty else {
+                throw PipelineError.config("\(source): [pipeline] stages and the flat keys (\(flat.joined(separator: ", "))) do not mix; "
+                                           + "settings go in [stage.NAME] tables, e.g. [stage.kaczmarz] system_matrix = \"sm.mdf\"")
+            }
+            guard let names = stages.array?.compactMap({ $0.string }), names.count == stages.array?.count else {
+                throw PipelineError.config("\(source): [pipeline] stages must be a list of stage names, e.g. [\"background\", \"xspace\"]; known: \(PlanSteps.names.joined(separator: ", "))")
+            }
+            do {
+                return try ReconstructionPlan(stages: names, tables: reader.table["stage"]?.table, source: source)
+            } catch let error as PlanError {
+                throw PipelineError.config(error.description)
+            }
+        }
+        if reader.table["stage"] != nil { throw PipelineError.config("\(source): [stage.NAME] tables need [pipeline] stages = [...] naming them") }
+        var steps: [any PlanStep] = []
+        let background = try reader.string("pipeline", "background") ?? "subtract"
+        guard ["subtract", "off"].contains(background) else {
+            throw PipelineError.config("\(source): [pipeline] background must be \"subtract\" or \"off\", not \"\(background)\"")
+        }
+        if background == "subtract" { steps.append(BackgroundStep(mode: .preceding)) }
+        let denoise = try reader.string("pipeline", "denoise") ?? "off"
+        guard ["ssd", "off"].contains(denoise) else { throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"") }
+        if denoise == "ssd" { steps.append(DenoiseStep(model: try reader.string("pipeline", "denoise_model"))) }
+        let method = try reader.string("pipeline", "reconstruct") ?? "xspace"
+        let methods = ReconstructionMethod.allCases.map(\.rawValue) + ["off"]
+        guard methods.contains(method) else {
+            throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(methods.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(method)\"")
+        }
+        let matrix = SystemMatrixSettings(systemMatrix: try reader.string("pipeline", "system_matrix"))
+        let lambda = try reader.double("pipeline", "lambda", 0...1e6), iterations = try reader.int("pipeline", "iterations", 1...100_000)
+        if ReconstructionMethod(rawValue: method)?.usesSystemMatrix == true, (matrix.systemMatrix ?? "").isEmpty {
+            throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(method)\" needs system_matrix = \"/path/to/sm.mdf\"")
+        }
+        switch ReconstructionMethod(rawValue: method) {
+        case .xspace?: steps.append(XSpaceStep())
+        case .kaczmarz?, .cgnr?: steps.append(SystemMatrixStep(ReconstructionMethod(rawValue: method)!, matrix: matrix, lambda: lambda, iterations: iterations))
+        case .score?: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: try reader.string("pipeline", "score_model")))
+        case nil: break
+        }
+        let deblur = try reader.string("pipeline", "deblur") ?? "off"
+        if deblur != "off" {
+            guard let choice = DeblurStep.Method(rawValue: deblur) else {
+                throw PipelineError.config("\(source): [pipeline] deblur must be one of \((["off"] + DeblurStep.Method.allCases.map(\.rawValue)).map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(deblur)\"")
+            }
+            guard method == "xspace" else {
+                throw PipelineError.config("\(source): [pipeline] deblur = \"\(deblur)\" deblurs x-space images and needs reconstruct = \"xspace\"")
+            }
+            steps.append(DeblurStep(method: choice, model: try reader.string("pipeline", "deblur_model")))
+        }
+        do {
+            return try ReconstructionPlan(steps: steps)
+        } catch let error as PlanError {
+            throw PipelineError.config("\(source): \(error.description)")
+        }
     }
 
     /// Typed access with errors that name the key.

@@ -2,6 +2,7 @@ import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpieNeural
+import MagpiePlan
 import MagpieReco
 
 /// Upscales a 2D system-matrix calibration onto a grid `factor` times finer per driven axis:

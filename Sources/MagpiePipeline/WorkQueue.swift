@@ -1,10 +1,11 @@
 import Foundation
+import MagpiePlan
 import MagpieWire
 
 /// What the intake thread hands the processing thread.
 enum Work {
-    case begin(ScanContext)
-    case frame(WorkItem)
+    case begin(ScanDescription)
+    case frame(PlanItem)
     /// `journal`: nil when nothing of the scan could be archived.
     case end(ScanClosure, journal: String?, counters: Counters.Values)
     /// No more work: the processing thread returns.

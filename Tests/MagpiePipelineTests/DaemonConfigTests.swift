@@ -1,5 +1,6 @@
 import Foundation
 import MagpiePipeline
+import MagpiePlan
 import MagpieWire
 import Testing
 
@@ -7,9 +8,8 @@ import Testing
     @Test func twoKeysAreEnough() throws {
         let config = try DaemonConfig.parse("[input]\nendpoint = \"tcp://10.0.0.2:5555\"\n[output]\ndirectory = \"/var/lib/magpie\"\n")
         #expect(config.endpoint == "tcp://10.0.0.2:5555")
-        #expect(config.socket == .sub && !config.bind && config.reconstruction == .xspace && config.subtractBackground)
-        #expect(config.denoise == .off && config.denoiseModel == "denoiser-openmpi2d" && config.models == "models/manifest.json")
-        #expect(config.deblur == .off && config.deblurModel == nil)
+        #expect(config.socket == .sub && !config.bind && config.models == "models/manifest.json")
+        #expect(config.plan.steps.map(\.name) == ["background", "xspace"] && config.plan.step(BackgroundStep.self)?.mode == .preceding)
         #expect(config.previewPath == "/var/lib/magpie/latest.png")
         #expect(config.metricsListen == "127.0.0.1:9464")
     }
@@ -47,19 +47,21 @@ import Testing
             listen = ""
             """)
         let deblur = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"msa\"\ndeblur_model = \"msa-lab\"\n")
-        #expect(deblur.deblur == .msa && deblur.deblurModel == "msa-lab")
+        #expect(deblur.plan.step(DeblurStep.self)?.method == .msa && deblur.plan.step(DeblurStep.self)?.model == "msa-lab")
         let dcgan = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"dcgan\"\n")
-        #expect(dcgan.deblur == .dcgan && dcgan.deblurModel == nil && dcgan.deblur.defaultModel == "dcgan-deblur")
+        #expect(dcgan.plan.step(DeblurStep.self)?.resolved().model == "dcgan-deblur")
         #expect(config.socket == .pull && config.bind && config.highWaterMark == 5000)
-        #expect(config.previewPath == nil && !config.subtractBackground)
-        #expect(config.reconstruction == .kaczmarz && config.systemMatrix == "sm.mdf" && config.lambda == 0.05 && config.iterations == 2)
+        #expect(config.previewPath == nil && config.plan.step(BackgroundStep.self) == nil)
+        #expect(config.plan.steps.map(\.name) == ["denoise", "kaczmarz"] && config.plan.step(DenoiseStep.self)?.model == "denoiser-lab")
+        let solver = try #require(config.plan.step(SystemMatrixStep.self))
+        #expect(solver.matrix.systemMatrix == "sm.mdf" && solver.lambda == 0.05 && solver.iterations == 2)
         #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
         #expect(config.scanTimeout == 2.5 && config.maximumMessageBytes == 2_000_000)
         #expect(config.curveSecretKeyFile == "daemon.key" && config.curveAllowedClientsFile == "allowed")
         #expect(config.durability == .interval(milliseconds: 50) && config.minFreeBytes == 1000 && config.keepDays == 30 && config.keepBytes == 1_000_000)
         let frame = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"frame\"\n")
         #expect(frame.durability == .frame)
-        #expect(config.denoise == .ssd && config.denoiseModel == "denoiser-lab" && config.models == "/opt/magpie/models/manifest.json")
+        #expect(config.models == "/opt/magpie/models/manifest.json")
     }
 
     @Test(arguments: [
@@ -81,6 +83,11 @@ import Testing
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"dcgan\", \"wiener\", \"rl\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"rl\"\nreconstruct = \"off\"", "needs reconstruct = \"xspace\""),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"background\", \"xspase\"]", "unknown stage \"xspase\"; known: background"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"xspace\", \"denoise\"]", "denoise works on signals; it must come before the reconstruction"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a\"\nlamda = 1", "unknown key lamda in [stage.kaczmarz]"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"xspace\"]\nreconstruct = \"xspace\"", "do not mix"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = \"xspace\"", "stages must be a list"),
         ("[input\nendpoint = \"e\"", "line 1"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"never\"", "durability must be \"os\", \"interval\" or \"frame\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"os\"\nfsync_interval_ms = 5", "fsync_interval_ms applies only"),
@@ -102,6 +109,6 @@ import Testing
     @Test func theShippedExampleIsValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = try DaemonConfig.load(root.appendingPathComponent("systemd/magpie.toml").path)
-        #expect(config.directory == "/var/lib/magpie" && config.socket == .sub && config.reconstruction == .xspace)
+        #expect(config.directory == "/var/lib/magpie" && config.socket == .sub && config.plan.method == .xspace)
     }
 }

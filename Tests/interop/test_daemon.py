@@ -39,7 +39,7 @@ def wait_for(condition, timeout, what):
 class Daemon:
     """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
 
-    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline=""):
+    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline="", plan=None):
         self.directory = directory
         self.port, self.metrics_port = free_port(), free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
@@ -47,8 +47,10 @@ class Daemon:
         self.config = os.path.join(directory, "magpie.toml")
         with open(self.config, "w") as handle:
             handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n'
-                         f'[output]\ndirectory = "{self.out}"\n[pipeline]\nreconstruct = "{reconstruct}"\n'
-                         + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "") + pipeline
+                         f'[output]\ndirectory = "{self.out}"\n'
+                         # `plan`: a [pipeline] section with stages and its [stage.NAME] tables, verbatim.
+                         + (plan if plan is not None else f'[pipeline]\nreconstruct = "{reconstruct}"\n'
+                            + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "") + pipeline)
                          + f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
         self.log_path = os.path.join(directory, f"daemon-{time.time()}.log")
         self.process = None
@@ -305,11 +307,12 @@ class DaemonEndToEnd(unittest.TestCase):
                 by_samples[int(f["/acquisition/receiver/numSamplingPoints"][()])] = path
         with h5py.File(by_samples[1632], "r") as f:
             self.assertEqual(f["/reconstruction/data"].shape[0], 20)
-            self.assertTrue(f["/_magpie/daemon/denoiser"][()].decode().startswith("denoiser-openmpi2d sha256 "))
+            self.assertTrue(f["/_magpie/reconstruction/denoiser"][()].decode().startswith("denoiser-openmpi2d sha256 "))
         with h5py.File(by_samples[102], "r") as f:
             self.assertNotIn("/reconstruction", f)
             self.assertEqual(f["/measurement/data"].shape[0], 24)  # archived all the same
-        self.assertIn("takes periods of 1632 samples (openmpi-2d); this scan has 102", daemon.log())
+        self.assertIn("takes periods of 1632 samples (openmpi-2d); scan", daemon.log())
+        self.assertIn("has 102", daemon.log())
 
     def test_score_reconstruction_records_its_model(self):
         sm = os.path.join(self.dir, "sm19.mdf")
@@ -326,11 +329,11 @@ class DaemonEndToEnd(unittest.TestCase):
             self.assertEqual(f["/reconstruction/size"][()].tolist(), [19, 19, 1])
             self.assertEqual(f["/reconstruction/data"].shape[1:], (361, 1))
             self.assertGreater(f["/reconstruction/data"].shape[0], 0)
-            self.assertEqual(f["/_magpie/daemon/reconstruction"][()].decode(), "score")
-            self.assertTrue(f["/_magpie/daemon/scorePrior"][()].decode().startswith("score-openmpi2d sha256 "))
+            self.assertEqual(f["/_magpie/reconstruction/method"][()].decode(), "score")
+            self.assertTrue(f["/_magpie/reconstruction/model"][()].decode().startswith("score-openmpi2d sha256 "))
         self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
                      f'[pipeline]\nreconstruct = "score"\nsystem_matrix = "{sm}"\nmodels = "{MANIFEST}"\nscore_model = "nonexistent"\n',
-                     'reconstruct = "score"', "nonexistent")
+                     '[stage.score]', "nonexistent")
 
     def test_deblurring_records_its_model(self):
         daemon = self.daemon(socket_kind="pull", bind=True, pipeline=f'models = "{MANIFEST}"\ndeblur = "msa"\n')
@@ -343,10 +346,10 @@ class DaemonEndToEnd(unittest.TestCase):
             images = f["/reconstruction/data"][()]
             self.assertGreater(images.shape[0], 0)
             self.assertTrue(np.isfinite(images).all() and images.max() > 0)
-            self.assertTrue(f["/_magpie/daemon/deblur"][()].decode().startswith("msa-deblur sha256 "))
+            self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith("msa-deblur sha256 "))
         self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
                      f'[pipeline]\nmodels = "{MANIFEST}"\ndeblur = "msa"\ndeblur_model = "nonexistent"\n',
-                     'deblur = "msa"', "nonexistent")
+                     '[stage.deblur]', "nonexistent")
 
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
@@ -357,7 +360,7 @@ class DaemonEndToEnd(unittest.TestCase):
         for models, message in ((os.path.join(folder, "manifest.json"), "differs from the manifest"),
                                 (os.path.join(self.dir, "absent.json"), "absent.json: cannot be read")):
             self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
-                         f'[pipeline]\ndenoise = "ssd"\nmodels = "{models}"\n', 'denoise = "ssd"', message)
+                         f'[pipeline]\ndenoise = "ssd"\nmodels = "{models}"\n', '[stage.denoise]', message)
 
     def test_publisher_restart_is_followed(self):
         daemon = self.daemon(socket_kind="sub")   # connects; each publisher binds anew

@@ -7,21 +7,20 @@ public enum SystemMatrixSolver: Sendable {
     /// With the Gram matrix when it is computed once for many solves.
     case cgnr(CGNR, gram: CGNR.Gram?)
 
-    public enum Method: String, Sendable { case kaczmarz, cgnr }
-
-    /// `residuals: false` spares Kaczmarz its extra pass over S per sweep (CGNR's come free).
-    public init(_ method: Method, lambda: Double? = nil, iterations: Int? = nil, residuals: Bool = true) {
-        switch method {
-        case .kaczmarz:
-            var solver = Kaczmarz(computeResiduals: residuals)
-            solver.lambda = lambda ?? solver.lambda
-            solver.iterations = iterations ?? solver.iterations
-            self = .kaczmarz(solver)
-        case .cgnr:
+    /// `method` is kaczmarz or cgnr. `residuals: false` spares Kaczmarz its extra pass over S per
+    /// sweep (CGNR's come free).
+    public init(_ method: ReconstructionMethod, lambda: Double? = nil, iterations: Int? = nil, residuals: Bool = true) {
+        precondition(method == .kaczmarz || method == .cgnr, "\(method) is not a system-matrix solver")
+        if method == .cgnr {
             var solver = CGNR()
             solver.lambda = lambda ?? solver.lambda
             solver.iterations = iterations ?? solver.iterations
             self = .cgnr(solver, gram: nil)
+        } else {
+            var solver = Kaczmarz(computeResiduals: residuals)
+            solver.lambda = lambda ?? solver.lambda
+            solver.iterations = iterations ?? solver.iterations
+            self = .kaczmarz(solver)
         }
     }
 

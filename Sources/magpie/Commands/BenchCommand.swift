@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpiePlan
 import MagpiePipeline
 import MagpieReco
 

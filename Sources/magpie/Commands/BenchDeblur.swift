@@ -3,6 +3,7 @@ import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpieNeural
+import MagpiePlan
 import MagpiePipeline
 import MagpieReco
 

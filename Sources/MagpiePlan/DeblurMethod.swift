@@ -14,11 +14,9 @@ public enum DeblurMethod {
     public static var wienerDefault: DeblurMethod { .wiener(noiseToSignal: 1e-4) }
     public static var richardsonLucyDefault: DeblurMethod { .richardsonLucy(iterations: 40) }
 
-    /// The method a config or command line names; nil for "off". A learned model (`model`, or the
-    /// choice's default) is loaded and verified.
-    public static func named(_ choice: DaemonConfig.Deblur, model: String?, manifest: String) throws -> DeblurMethod? {
+    /// The method a plan names. A learned model (`model`, or the choice's default) is loaded and verified.
+    public static func named(_ choice: DeblurStep.Method, model: String?, manifest: String) throws -> DeblurMethod {
         switch choice {
-        case .off: return nil
         case .wiener: return wienerDefault
         case .rl: return richardsonLucyDefault
         case .msa, .dcgan: return .learned(try ImageDeblurrer(named: model ?? choice.defaultModel!, manifestPath: manifest))
@@ -43,7 +41,7 @@ public enum DeblurMethod {
     public func kernel(for scanner: MPIScanner) throws -> NDArray<Double>? {
         if case .learned = self { return nil }
         guard scanner.imageSize[0] > 1, scanner.imageSize[1] > 1, scanner.imageSize[2] == 1 else {
-            throw PipelineError.config("deblurring takes 2D images; \(scanner.name) images \(scanner.imageSize)")
+            throw PlanError("deblurring takes 2D images; \(scanner.name) images \(scanner.imageSize)")
         }
         return LangevinPSF.kernel(scanner: scanner)
     }
@@ -58,27 +56,5 @@ public enum DeblurMethod {
         case let .richardsonLucy(iterations): result = Deconvolution.richardsonLucy(plane, kernel: kernel!, iterations: iterations)
         }
         return result.reshaped(image.shape)
-    }
-}
-
-/// Deblurs each reconstructed x-space image (after the reconstruction stage).
-public final class DeblurStage: FrameStage {
-    public let name = "deblur"
-    public let method: DeblurMethod
-    private var kernel: NDArray<Double>?
-
-    public init(_ method: DeblurMethod) {
-        self.method = method
-    }
-
-    public func begin(_ scan: ScanContext) throws {
-        let scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: nil).scanner
-        kernel = try method.kernel(for: scanner)
-    }
-
-    public func process(_ item: inout WorkItem) throws -> Bool {
-        guard let image = item.image else { return true }
-        item.image = try method.deblur(image.map(Double.init), kernel: kernel).map(Float.init)
-        return true
     }
 }

@@ -1,0 +1,168 @@
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpieReco
+
+/// What the system-matrix steps (Kaczmarz, CGNR, score) share: the matrix, its rows, the units.
+public struct SystemMatrixSettings: Codable, Sendable, Equatable {
+    /// The system-matrix MDF.
+    public var systemMatrix: String?
+    /// Keep rows whose calibration SNR is at least this.
+    public var snrThreshold: Double?
+    /// Frequencies used, Hz (defaults: 80 kHz to the receive bandwidth).
+    public var minFrequency: Double?
+    public var maxFrequency: Double?
+    /// Receive channels used, 1-based (default: all).
+    public var channels: [Int]?
+
+    public init(systemMatrix: String? = nil, snrThreshold: Double? = nil, minFrequency: Double? = nil, maxFrequency: Double? = nil,
+                channels: [Int]? = nil) {
+        (self.systemMatrix, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels) =
+            (systemMatrix, snrThreshold, minFrequency, maxFrequency, channels)
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case systemMatrix = "system_matrix", snrThreshold = "snr_threshold", minFrequency = "min_frequency"
+        case maxFrequency = "max_frequency", channels
+    }
+
+    /// The loaded matrix, checked against each scan, and the factor to mol/L.
+    final class Loaded {
+        let path: String
+        let file: MDFFile
+        let matrix: SystemMatrix
+        /// The delta sample's tracer concentration: x times it is mol/L (1 when the SM states none).
+        let scale: Float
+        let unit: String
+        let geometry: ImageGeometry
+
+        init(_ settings: SystemMatrixSettings, defaultThreshold: Double, stage: String) throws {
+            guard let path = settings.systemMatrix, !path.isEmpty else { throw PlanError("[stage.\(stage)] needs system_matrix = \"/path/to/sm.mdf\"") }
+            do {
+                file = try MDFReader.read(path)
+                let recorded = try ReconstructionInputs.recordedSystemMatrix(file, path: path)
+                if let bad = settings.channels?.first(where: { $0 < 1 || $0 > recorded.channels }) {
+                    throw PlanError("[stage.\(stage)] channels: channel \(bad) does not exist; \(path) has \(recorded.channels)")
+                }
+                let selection = FrequencySelection(minFrequency: settings.minFrequency ?? 80e3, maxFrequency: settings.maxFrequency,
+                                                   channels: settings.channels?.map { $0 - 1 }, snrThreshold: settings.snrThreshold ?? defaultThreshold)
+                matrix = try SystemMatrix(recorded, selection: selection)
+            } catch let error as PlanError {
+                throw error
+            } catch {
+                throw PlanError("[stage.\(stage)] system_matrix: \(error)")
+            }
+            self.path = path
+            let concentration = file.tracer?.concentration.first.flatMap { $0 > 0 ? $0 : nil }
+            scale = Float(concentration ?? 1)
+            unit = concentration == nil ? "delta-sample units" : "mol/L"
+            let calibration = file.calibration!
+            geometry = ImageGeometry(size: calibration.size, fieldOfView: calibration.fieldOfView, fieldOfViewCenter: calibration.fieldOfViewCenter,
+                                     positions: calibration.positions ?? gridPositions(calibration.size, calibration.fieldOfView))
+        }
+
+        func begin(_ scan: ScanDescription) throws {
+            try ReconstructionInputs.checkCompatible(systemMatrix: file, smPath: path, measurement: scan.metadata, measurementPath: scan.name)
+        }
+
+        /// The measurement vector of one item's signals (1 x M).
+        func vectors(_ item: PlanItem) throws -> NDArray<Complex<Float>> {
+            try matrix.measurementVectors(item.signals.reshaped([1] + item.signals.shape))
+        }
+
+        /// The SM file and uuid, and the rows in solver order: 1-based receive channel and 0-based frequency bin.
+        var provenance: [String: ProvenanceValue] {
+            ["systemMatrix": .text(path), "systemMatrixUUID": .text(file.uuid),
+             "rows": .integers(matrix.rows.map { [Int64($0.channel + 1), Int64($0.bin)] })]
+        }
+    }
+}
+
+/// Kaczmarz or CGNR on the selected system-matrix rows, as MPIReco runs them (lambda relative to
+/// ||S||_F^2 / N). Images in mol/L when the SM states its tracer concentration.
+public struct SystemMatrixStep: ReconstructionStep {
+    public static let names = [ReconstructionMethod.kaczmarz.rawValue, ReconstructionMethod.cgnr.rawValue]
+    public static let keys = SystemMatrixSettings.CodingKeys.allCases.map(\.rawValue) + ["lambda", "iterations"]
+    public static let input = StepData.signals, output = StepData.images
+
+    public var method: ReconstructionMethod = .kaczmarz
+    public var matrix = SystemMatrixSettings()
+    /// Relative Tikhonov lambda (default 0.01 Kaczmarz, 0.02 CGNR) and sweeps / iterations (1, 100).
+    public var lambda: Double?
+    public var iterations: Int?
+
+    public init(_ method: ReconstructionMethod, matrix: SystemMatrixSettings, lambda: Double? = nil, iterations: Int? = nil) {
+        (self.method, self.matrix, self.lambda, self.iterations) = (method, matrix, lambda, iterations)
+    }
+
+    public var name: String { method.rawValue }
+    public mutating func named(_ name: String) { method = ReconstructionMethod(rawValue: name) ?? .kaczmarz }
+
+    enum CodingKeys: String, CodingKey { case lambda, iterations }
+
+    public init(from decoder: Decoder) throws {
+        matrix = try SystemMatrixSettings(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        lambda = try container.decodeIfPresent(Double.self, forKey: .lambda)
+        iterations = try container.decodeIfPresent(Int.self, forKey: .iterations)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try matrix.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(lambda, forKey: .lambda)
+        try container.encodeIfPresent(iterations, forKey: .iterations)
+    }
+
+    public func resolved() -> SystemMatrixStep {
+        let solver = SystemMatrixSolver(method, lambda: lambda, iterations: iterations)
+        var settings = matrix
+        settings.snrThreshold = settings.snrThreshold ?? 2
+        settings.minFrequency = settings.minFrequency ?? 80e3
+        return SystemMatrixStep(method, matrix: settings, lambda: solver.lambda, iterations: solver.iterations)
+    }
+
+    public func check(in plan: ReconstructionPlan, at index: Int) throws {
+        if let lambda, !(lambda.isFinite && lambda >= 0 && lambda <= 1e6) { throw PlanError("[stage.\(name)] lambda = \(lambda) is out of range; allowed: a finite number from 0 to 1e6") }
+        if let iterations, !(1...100_000).contains(iterations) { throw PlanError("[stage.\(name)] iterations = \(iterations) is out of range; allowed: 1 to 100000") }
+    }
+
+    public func makeRunner(_ context: PlanContext) throws -> any StepRunner {
+        let loaded = try SystemMatrixSettings.Loaded(matrix, defaultThreshold: 2, stage: name)
+        let solver = SystemMatrixSolver(method, lambda: lambda, iterations: iterations, residuals: context.residuals).reusable(with: loaded.matrix)
+        return Runner(loaded, solver: solver)
+    }
+
+    final class Runner: ImageMaking {
+        let loaded: SystemMatrixSettings.Loaded
+        let solver: SystemMatrixSolver
+        /// Per image, ||S x - u|| / ||u|| after each iteration (when the context asks for them).
+        private var residuals: [[Double]] = []
+        private var effectiveLambda: Double?
+
+        init(_ loaded: SystemMatrixSettings.Loaded, solver: SystemMatrixSolver) { (self.loaded, self.solver) = (loaded, solver) }
+
+        var geometry: ImageGeometry? { loaded.geometry }
+        var unit: String { loaded.unit }
+
+        func begin(_ scan: ScanDescription) throws { try loaded.begin(scan) }
+
+        func process(_ item: inout PlanItem) throws -> Bool {
+            guard !item.isBackground else { return false }
+            let result = try solver.solve(loaded.matrix, loaded.vectors(item))
+            item.image = NDArray(shape: [result.images.count], storage: result.images.storage.map { $0 * loaded.scale })
+            residuals += result.residuals.filter { !$0.isEmpty }
+            effectiveLambda = result.effectiveLambda
+            return true
+        }
+
+        var provenance: [String: ProvenanceValue] {
+            var fields = loaded.provenance
+            fields["iterations"] = .integer(Int64(solver.iterations))
+            fields["lambda"] = .number(solver.lambda)
+            if let effectiveLambda { fields["effectiveLambda"] = .number(effectiveLambda) }
+            if !residuals.isEmpty { fields["residuals"] = .numbers(residuals) }
+            return fields
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import MagpieCore
+import MagpieMDF
+import MagpiePlan
+import MagpieReco
+import Testing
+import TOMLKit
+
+@Suite struct ReconstructionPlanTests {
+    func plan(_ toml: String) throws -> ReconstructionPlan {
+        let table = try TOMLTable(string: toml)
+        let stages = table["stages"]?.array?.compactMap { $0.string } ?? []
+        return try ReconstructionPlan(stages: stages, tables: table["stage"]?.table, source: "plan.toml")
+    }
+
+    func refusal(_ toml: String) -> String {
+        do {
+            _ = try plan(toml)
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aChainReadFromTOMLRoundTripsThroughJSON() throws {
+        let read = try plan("""
+            stages = ["background", "average", "kaczmarz"]
+            [stage.background]
+            mode = "preceding"
+            [stage.average]
+            frames = 4
+            [stage.kaczmarz]
+            system_matrix = "sm.mdf"
+            lambda = 1
+            iterations = 3
+            channels = [1, 2]
+            """)
+        #expect(read.steps.map(\.name) == ["background", "average", "kaczmarz"])
+        #expect(read.method == .kaczmarz)
+        let step = try #require(read.step(SystemMatrixStep.self))
+        #expect(step.lambda == 1 && step.iterations == 3 && step.matrix.channels == [1, 2] && step.matrix.systemMatrix == "sm.mdf")
+        let again = try ReconstructionPlan(json: read.json())
+        #expect(try again.json() == read.json())
+        let resolved = try read.resolved()
+        #expect(resolved.step(SystemMatrixStep.self)?.matrix.snrThreshold == 2)
+        #expect(resolved.step(BackgroundStep.self)?.mode == .preceding)
+    }
+
+    @Test(arguments: [
+        ("stages = [\"backgrnd\", \"xspace\"]", "unknown stage \"backgrnd\"; known: background, average"),
+        ("stages = [\"xspace\"]\n[stage.xspace]\nlambda = 1", "unknown key lambda in [stage.xspace]; known: none"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a\"\nlamda = 1", "unknown key lamda in [stage.kaczmarz]; known: system_matrix"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = 5", "[stage.kaczmarz] system_matrix"),
+        ("stages = [\"deblur\", \"xspace\"]\n[stage.deblur]\nmethod = \"rl\"", "deblur works on images; put it after a reconstruction"),
+        ("stages = [\"xspace\", \"denoise\"]", "denoise works on signals; it must come before the reconstruction xspace"),
+        ("stages = [\"xspace\", \"kaczmarz\"]", "kaczmarz works on signals; it must come before the reconstruction xspace"),
+        ("stages = [\"kaczmarz\", \"deblur\"]\n[stage.deblur]\nmethod = \"wiener\"", "deblur removes the x-space PSF and needs xspace, not kaczmarz"),
+        ("stages = [\"average\", \"background\", \"xspace\"]", "background must come before average"),
+        ("stages = [\"xspace\", \"xspace\"]", "xspace appears twice"),
+        ("stages = [\"xspace\"]\n[stage.deblur]\nmethod = \"rl\"", "[stage.deblur] is not in stages"),
+        ("stages = [\"deblur\"]\n[stage.deblur]\nmethod = \"sharpen\"", "[stage.deblur]"),
+        ("stages = [\"average\", \"xspace\"]\n[stage.average]\nframes = 0", "frames = 0 is out of range"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nlambda = inf", "lambda = inf is out of range"),
+    ])
+    func impossibleChainsAndBadKeysAreRefusedWithTheAllowed(toml: String, words: String) {
+        let message = refusal(toml)
+        #expect(message.contains(words), "\(message)")
+        #expect(message.contains("plan.toml") || message == "accepted")
+    }
+
+    /// A stage is one file and one registration line; here it runs in a chain read from TOML.
+    @Test func aNewStageIsOneFileAndOneLine() throws {
+        PlanSteps.register(ScaleStep.self)
+        let read = try plan("stages = [\"background\", \"xspace\", \"scale\"]\n[stage.scale]\nfactor = 2.5\n")
+        let scaled = try PlanRunner(read, context: PlanContext())
+        let plain = try PlanRunner(try plan("stages = [\"background\", \"xspace\"]"), context: PlanContext())
+        let file = MDFFile.simulatedMeasurement()
+        let (a, b) = (try scaled.reconstruct(file, path: "m.mdf", recordedScanner: nil), try plain.reconstruct(file, path: "m.mdf", recordedScanner: nil))
+        #expect(a.frames == b.frames && !a.frames.isEmpty)
+        let peak = b.images.storage.map(abs).max() ?? 0
+        let ratio = zip(a.images.storage, b.images.storage).filter { abs($0.1) > 0.01 * peak }.map { $0.0 / $0.1 }
+        #expect(!ratio.isEmpty && ratio.allSatisfy { abs($0 - 2.5) < 1e-4 })
+        #expect(try ReconstructionPlan(json: read.json()).steps.map(\.name) == ["background", "xspace", "scale"])
+        #expect(scaled.provenance["scale"] == .number(2.5))
+    }
+
+    /// Streaming frame by frame (the daemon's way) and a file at once (the command's) agree.
+    @Test func precedingBackgroundAndAveragingStreamAsTheyRunOnAFile() throws {
+        let read = try plan("stages = [\"background\", \"average\", \"xspace\"]\n[stage.average]\nframes = 2\n")
+        let runner = try PlanRunner(read, context: PlanContext())
+        let file = MDFFile.simulatedMeasurement()
+        let offline = try runner.reconstruct(file, path: "m.mdf", recordedScanner: nil)
+        let measured = try ReconstructionInputs.measuredFrames(file, path: "m.mdf")
+        try runner.begin(ScanDescription(metadata: file, name: "scan"))
+        var live: [Float] = [], frames: [Int] = [], ordinal = 0
+        let size = measured.channels * measured.samples
+        for n in 0..<measured.frames {
+            let background = measured.isBackgroundFrame[n]
+            let item = PlanItem(frame: n, foregroundOrdinal: background ? nil : ordinal,
+                                signals: NDArray(shape: [measured.channels, measured.samples], storage: Array(measured.data.storage[(n * size)..<((n + 1) * size)])))
+            if !background { ordinal += 1 }
+            if let out = try runner.process(item), let image = out.image {
+                live += image.storage
+                frames.append(out.frame)
+            }
+        }
+        #expect(frames == offline.frames)
+        #expect(live == offline.images.storage)
+        #expect(offline.frames.count == measured.foregroundFrames.count / 2)
+    }
+}

@@ -1,0 +1,93 @@
+"""One reconstruction plan, live and offline: a measurement written by `magpie simulate` and
+replayed through the daemon gives, frame for frame, the same images and units in the daemon's
+file as `magpie reconstruct --plan-from` that file, for every method and chain."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+from support import MAGPIE, MANIFEST
+from test_daemon import Daemon, wait_for
+
+
+def run(*args, timeout=300):
+    result = subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"magpie {' '.join(args)}: {result.stderr}"
+    return result
+
+
+class LiveEqualsOffline(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="magpie-plan-")
+        cls.files = {}
+        for preset, frames in (("openmpi-1d", 12), ("openmpi-2d", 6)):
+            path = os.path.join(cls.dir, f"{preset}.mdf")
+            run("simulate", "measurement", "--preset", preset, "--frames", str(frames), "--background-frames", "4", "--snr", "30", "-o", path)
+            cls.files[preset] = path
+        cls.sm1 = os.path.join(cls.dir, "sm1.mdf")
+        run("simulate", "sm", "--preset", "openmpi-1d", "--grid", "32", "--snr", "60", "-o", cls.sm1)
+        cls.sm19 = os.path.join(cls.dir, "sm19.mdf")
+        run("simulate", "sm", "--preset", "openmpi-2d", "--grid", "19", "--snr", "40", "-o", cls.sm19)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def check(self, name, preset, stages, tables="", tolerance=1e-5):
+        directory = tempfile.mkdtemp(prefix=f"{name}-", dir=self.dir)
+        plan = (f'[pipeline]\nstages = [{", ".join(f"{chr(34)}{s}{chr(34)}" for s in stages)}]\nmodels = "{MANIFEST}"\n' + tables)
+        daemon = Daemon(directory, socket_kind="pull", bind=True, plan=plan).start()
+        try:
+            run("replay", self.files[preset], "--socket", "push", "--connect", "--endpoint", daemon.endpoint, "--warmup", "0.3", "--rate", "max")
+            live = wait_for(lambda: daemon.files() and daemon.files()[0], 300, "the scan's file")
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+        offline = os.path.join(directory, "offline.mdf")
+        run("reconstruct", live, "--plan-from", live, "--manifest", MANIFEST, "-o", offline)
+        with h5py.File(live, "r") as a, h5py.File(offline, "r") as b:
+            plan_live = a["/_magpie/reconstruction/plan"][()].decode()
+            self.assertEqual(plan_live, b["/_magpie/reconstruction/plan"][()].decode())
+            self.assertEqual(a["/_magpie/reconstruction/unit"][()], b["/_magpie/reconstruction/unit"][()])
+            frames_live = a["/_magpie/reconstruction/imageFrames"][()].tolist()
+            frames_offline = b["/_magpie/reconstruction/imageFrames"][()].tolist()
+            images_live, images_offline = a["/reconstruction/data"][()], b["/reconstruction/data"][()]
+        self.assertGreater(len(frames_live), 0, name)
+        by_frame = {f: i for i, f in enumerate(frames_offline)}
+        for i, frame in enumerate(frames_live):   # frame for frame: every image the daemon made
+            x, y = images_live[i, :, 0], images_offline[by_frame[frame], :, 0]
+            scale = max(np.abs(y).max(), 1e-30)
+            self.assertLess(np.abs(x - y).max() / scale, tolerance, f"{name}: frame {frame}")
+        return plan_live
+
+    def test_xspace(self):
+        plan = self.check("xspace", "openmpi-2d", ["background", "xspace"])
+        self.assertIn('"mode":"preceding"', plan)
+
+    def test_kaczmarz_in_mol_per_litre(self):
+        self.check("kaczmarz", "openmpi-1d", ["background", "kaczmarz"], f'[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\n')
+
+    def test_cgnr_averaging_four_frames(self):
+        self.check("cgnr", "openmpi-1d", ["background", "average", "cgnr"],
+                   f'[stage.average]\nframes = 4\n[stage.cgnr]\nsystem_matrix = "{self.sm1}"\niterations = 20\n')
+
+    def test_score_with_a_fixed_seed(self):
+        # Stated tolerance: the sampler's noise is drawn per image from its seed and first frame, and
+        # both paths run the network on the same batch; 1e-4 leaves room for LibTorch's threading.
+        self.check("score", "openmpi-2d", ["background", "score"], f'[stage.score]\nsystem_matrix = "{self.sm19}"\niterations = 10\nseed = 7\n',
+                   tolerance=1e-4)
+
+    def test_denoise_then_xspace(self):
+        self.check("denoise", "openmpi-2d", ["background", "denoise", "xspace"])
+
+    def test_xspace_then_each_deblurring(self):
+        for method in ("wiener", "rl", "msa", "dcgan"):
+            with self.subTest(method=method):
+                self.check(method, "openmpi-2d", ["background", "xspace", "deblur"], f'[stage.deblur]\nmethod = "{method}"\n')
+
+
+if __name__ == "__main__":
+    unittest.main()
