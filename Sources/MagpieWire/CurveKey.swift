@@ -38,22 +38,25 @@ public struct CurveKey: Sendable, Equatable {
     /// A public key file's key.
     public static func load(publicKeyFile path: String) throws -> String { try firstKey(in: path, what: "public key") }
 
-    /// Every key of a file of public keys, one per line (`#` starts a comment).
+    /// Every key of a file of public keys, one per line (comments: lines starting with `#`, text after the key).
     public static func loadList(_ path: String) throws -> Set<String> {
         let lines = try lines(of: path)
         var keys = Set<String>()
-        for (number, line) in lines.enumerated() where !line.isEmpty {
-            let key = String(line.prefix { !$0.isWhitespace })
+        for (number, key) in lines.enumerated() where !key.isEmpty {
             guard isKey(key) else { throw WireError.key("\(path), line \(number + 1): not a Z85 CURVE public key (40 characters)") }
             keys.insert(key)
         }
         return keys
     }
 
+    /// Each line's first word, "" for blank lines and comments. Z85 keys may hold `#`, so a comment
+    /// is a line that starts with `#`, or whatever follows the key after whitespace.
     private static func lines(of path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else { throw WireError.key("\(path): cannot be read") }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { String($0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces) }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            let word = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).first.map(String.init) ?? ""
+            return word.hasPrefix("#") ? "" : word
+        }
     }
 
     private static func firstKey(in path: String, what: String) throws -> String {

@@ -58,7 +58,12 @@ class Daemon:
     def start(self):
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen([MAGPIE, "daemon", "--config", self.config], stderr=self.log_file, stdout=self.log_file)
-        wait_for(lambda: "listening on" in self.log(), 30, "the daemon to listen")
+        try:
+            wait_for(lambda: "listening on" in self.log() or self.process.poll() is not None, 60, "the daemon to listen")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; its log:\n{self.log()}") from None
+        if "listening on" not in self.log():
+            raise AssertionError(f"the daemon exited ({self.process.returncode}) before listening; its log:\n{self.log()}")
         return self
 
     def log(self):
