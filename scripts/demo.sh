@@ -41,4 +41,17 @@ echo
 echo "== the scan's file"
 "$magpie" inspect "$out"/scans/*.mdf
 echo
-echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), daemon.log"
+echo "== the same plan offline: magpie reconstruct --plan-from the scan's own file"
+scan=$(ls "$out"/scans/*.mdf | head -1)
+"$magpie" reconstruct "$scan" --plan-from "$scan" -o "$out/offline.mdf" --png "$out/offline.png"
+/usr/bin/python3 - "$scan" "$out/offline.mdf" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as live, h5py.File(sys.argv[2], "r") as offline:
+    a, b = live["/reconstruction/data"][()], offline["/reconstruction/data"][()]
+    fa, fb = live["/_magpie/reconstruction/imageFrames"][()].tolist(), offline["/_magpie/reconstruction/imageFrames"][()].tolist()
+    index = {f: i for i, f in enumerate(fb)}
+    worst = max(np.abs(a[i] - b[index[f]]).max() / np.abs(b[index[f]]).max() for i, f in enumerate(fa))
+    print(f"{len(fa)} live images, {len(fb)} offline; largest relative difference of a live image from its offline twin: {worst:.1e}")
+PY
+echo
+echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), offline.mdf, daemon.log"

@@ -144,9 +144,11 @@ public struct DaemonConfig: Sendable {
                 throw PipelineError.config("\(source): [pipeline] stages must be a list of stage names, e.g. [\"background\", \"xspace\"]; known: \(PlanSteps.names.joined(separator: ", "))")
             }
             do {
-                return try ReconstructionPlan(stages: names, tables: reader.table["stage"]?.table, source: source)
+                let plan = try ReconstructionPlan(stages: names, tables: reader.table["stage"]?.table, source: source)
+                try BackgroundStep.checkLive(plan)
+                return plan
             } catch let error as PlanError {
-                throw PipelineError.config(error.description)
+                throw PipelineError.config(error.description.hasPrefix(source) ? error.description : "\(source): \(error.description)")
             }
         }
         if reader.table["stage"] != nil { throw PipelineError.config("\(source): [stage.NAME] tables need [pipeline] stages = [...] naming them") }

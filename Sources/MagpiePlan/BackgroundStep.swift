@@ -20,6 +20,11 @@ public struct BackgroundStep: PlanStep {
 
     public func resolved() -> BackgroundStep { BackgroundStep(mode: effectiveMode) }
 
+    /// Refuses what a live scan cannot run (the daemon checks its plan with it before listening).
+    public static func checkLive(_ plan: ReconstructionPlan) throws {
+        if plan.step(BackgroundStep.self)?.effectiveMode == .interpolated { throw PlanError("[stage.background] \(interpolatedNeedsTheFile)") }
+    }
+
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
         if effectiveMode == .interpolated && index != 0 {
             throw PlanError("[stage.background] mode = \"interpolated\" interpolates whole frames: it must be the first stage")
@@ -27,6 +32,8 @@ public struct BackgroundStep: PlanStep {
     }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner { Runner(mode: effectiveMode) }
+
+    static let interpolatedNeedsTheFile = "background mode \"interpolated\" needs the whole measurement (magpie reconstruct); a live scan uses \"preceding\""
 
     final class Runner: StepRunner {
         let mode: Mode
@@ -36,14 +43,13 @@ public struct BackgroundStep: PlanStep {
         init(mode: Mode) { self.mode = mode }
 
         func begin(_ scan: ScanDescription) throws {
-            guard mode != .interpolated else {
-                throw PlanError("background mode \"interpolated\" needs the whole measurement (magpie reconstruct); a live scan uses \"preceding\"")
-            }
             sum = []
             count = 0
         }
 
         func process(_ item: inout PlanItem) throws -> Bool {
+            // `PlanRunner.reconstruct` runs interpolation over the whole file before this step.
+            guard mode != .interpolated else { throw PlanError(BackgroundStep.interpolatedNeedsTheFile) }
             if sum.count != item.signals.count { sum = [Double](repeating: 0, count: item.signals.count) }
             if item.isBackground {
                 if mode == .preceding {

@@ -88,6 +88,7 @@ import Testing
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a\"\nlamda = 1", "unknown key lamda in [stage.kaczmarz]"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"xspace\"]\nreconstruct = \"xspace\"", "do not mix"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = \"xspace\"", "stages must be a list"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"background\", \"xspace\"]\n[stage.background]\nmode = \"interpolated\"", "a live scan uses \"preceding\""),
         ("[input\nendpoint = \"e\"", "line 1"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"never\"", "durability must be \"os\", \"interval\" or \"frame\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\ndurability = \"os\"\nfsync_interval_ms = 5", "fsync_interval_ms applies only"),
@@ -110,5 +111,19 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = try DaemonConfig.load(root.appendingPathComponent("systemd/magpie.toml").path)
         #expect(config.directory == "/var/lib/magpie" && config.socket == .sub && config.plan.method == .xspace)
+        #expect(config.plan.steps.map(\.name) == ["background", "xspace"])
+    }
+
+    /// Every stage and every key of its table is documented in the example.
+    @Test func theExampleDocumentsEveryStageKey() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOfFile: root.appendingPathComponent("systemd/magpie.toml").path, encoding: .utf8)
+        for name in PlanSteps.names where name != "xspace" {
+            #expect(text.contains("[stage.\(name)]"), "[stage.\(name)] is not in systemd/magpie.toml")
+        }
+        for key in ["mode", "frames", "model", "system_matrix", "lambda", "iterations", "snr_threshold", "min_frequency", "max_frequency",
+                    "channels", "seed", "method"] {
+            #expect(text.contains("\(key) = "), "\(key) is not documented in systemd/magpie.toml")
+        }
     }
 }

@@ -51,7 +51,8 @@ class LiveEqualsOffline(unittest.TestCase):
         with h5py.File(live, "r") as a, h5py.File(offline, "r") as b:
             plan_live = a["/_magpie/reconstruction/plan"][()].decode()
             self.assertEqual(plan_live, b["/_magpie/reconstruction/plan"][()].decode())
-            self.assertEqual(a["/_magpie/reconstruction/unit"][()], b["/_magpie/reconstruction/unit"][()])
+            unit = a["/_magpie/reconstruction/unit"][()].decode()
+            self.assertEqual(unit, b["/_magpie/reconstruction/unit"][()].decode())
             frames_live = a["/_magpie/reconstruction/imageFrames"][()].tolist()
             frames_offline = b["/_magpie/reconstruction/imageFrames"][()].tolist()
             images_live, images_offline = a["/reconstruction/data"][()], b["/reconstruction/data"][()]
@@ -61,14 +62,16 @@ class LiveEqualsOffline(unittest.TestCase):
             x, y = images_live[i, :, 0], images_offline[by_frame[frame], :, 0]
             scale = max(np.abs(y).max(), 1e-30)
             self.assertLess(np.abs(x - y).max() / scale, tolerance, f"{name}: frame {frame}")
-        return plan_live
+        return plan_live, unit
 
     def test_xspace(self):
-        plan = self.check("xspace", "openmpi-2d", ["background", "xspace"])
+        plan, unit = self.check("xspace", "openmpi-2d", ["background", "xspace"])
         self.assertIn('"mode":"preceding"', plan)
+        self.assertEqual(unit, "n m beta per voxel (x-space, native)")
 
     def test_kaczmarz_in_mol_per_litre(self):
-        self.check("kaczmarz", "openmpi-1d", ["background", "kaczmarz"], f'[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\n')
+        _, unit = self.check("kaczmarz", "openmpi-1d", ["background", "kaczmarz"], f'[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\n')
+        self.assertEqual(unit, "mol/L")
 
     def test_cgnr_averaging_four_frames(self):
         self.check("cgnr", "openmpi-1d", ["background", "average", "cgnr"],
