@@ -2,6 +2,7 @@ import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpiePlan
+import MagpieReco
 import MagpieWire
 
 /// `magpie daemon`: receives magpie-stream v1, archives every accepted frame in the scan's
@@ -162,7 +163,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         var foreground = 0
         var intake = (first: UInt64(0), last: UInt64(0), frames: 0, bytes: 0)
         /// The dataConversionFactor per channel, applied before processing.
-        let conversion: [(Float, Float)]
+        let conversion: NDArray<Double>
     }
 
     /// Intake: the journal first, then the queue.
@@ -170,7 +171,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         switch event {
         case let .scanStarted(start, parts):
             var open = OpenScan(start: start, startParts: parts, journalPath: newJournalPath(start.scanID),
-                                conversion: start.metadata.acquisition.receiver.dataConversionFactor.map { (Float($0[0]), Float($0[1])) })
+                                conversion: NDArray(shape: [start.channels, 2], storage: start.metadata.acquisition.receiver.dataConversionFactor.flatMap { $0 }))
             log("scan \(start.scanID) started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
             let repairs = MetadataRepair.repair(start.metadata).1
             if !repairs.isEmpty {
@@ -288,15 +289,13 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
         }
     }
 
-    private func planItem(_ header: FrameHeader, payload: Data, conversion: [(Float, Float)], ordinal: Int?) -> PlanItem {
+    /// The frame's first period in physical units (the scan-start's conversion, validated C x 2).
+    private func planItem(_ header: FrameHeader, payload: Data, conversion: NDArray<Double>, ordinal: Int?) -> PlanItem {
         let (channels, samples) = (header.shape[1], header.shape[2])
-        var values = StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType)
-        for c in 0..<channels {
-            let (a, b) = c < conversion.count ? conversion[c] : (1, 0)
-            for v in (c * samples)..<((c + 1) * samples) { values[v] = a * values[v] + b }
-        }
-        return PlanItem(frame: header.frame, foregroundOrdinal: ordinal, sentNs: header.sentNs,
-                        signals: NDArray(shape: [channels, samples], storage: values))
+        var period = NDArray(shape: [1, channels, samples],
+                             storage: StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType))
+        try? MeasuredFrames.convert(&period, conversion: conversion)
+        return PlanItem(frame: header.frame, foregroundOrdinal: ordinal, sentNs: header.sentNs, signals: period.reshaped([channels, samples]))
     }
 
     // MARK: - Processing

@@ -91,6 +91,26 @@ class LiveEqualsOffline(unittest.TestCase):
             with self.subTest(method=method):
                 self.check(method, "openmpi-2d", ["background", "xspace", "deblur"], f'[stage.deblur]\nmethod = "{method}"\n')
 
+    def test_a_saved_plan_file_runs_offline(self):
+        plan = os.path.join(self.dir, "plan.toml")
+        with open(plan, "w") as handle:
+            handle.write(f'stages = ["background", "average", "kaczmarz"]\n[stage.background]\nmode = "interpolated"\n'
+                         f'[stage.average]\nframes = 3\n[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\nlambda = 0.05\n')
+        out = os.path.join(self.dir, "from-plan.mdf")
+        run("reconstruct", self.files["openmpi-1d"], "--plan", plan, "-o", out)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f["/reconstruction/data"].shape[0], 4)   # 12 foreground frames in blocks of 3
+            recorded = f["/_magpie/reconstruction/plan"][()].decode()
+            self.assertEqual(f["/_magpie/reconstruction/lambda"][()], 0.05)
+        self.assertIn('"mode":"interpolated"', recorded)
+        self.assertIn('"frames":3', recorded)
+        bad = os.path.join(self.dir, "bad-plan.toml")
+        with open(bad, "w") as handle:
+            handle.write('stages = ["xspace", "denoise"]\n')
+        result = subprocess.run([MAGPIE, "reconstruct", self.files["openmpi-1d"], "--plan", bad, "-o", out + "2"], capture_output=True, text=True)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("denoise works on signals", result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

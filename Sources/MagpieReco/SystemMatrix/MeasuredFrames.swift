@@ -16,19 +16,24 @@ public struct MeasuredFrames: Sendable {
             throw ReconstructionError.measurement("\(frames) frames but \(isBackgroundFrame.count) background flags")
         }
         var data = raw
-        if let conversion {
-            guard conversion.shape == [channels, 2] else {
-                throw ReconstructionError.measurement("dataConversionFactor has shape \(conversion.shape), \(channels) channels need [\(channels), 2]")
-            }
-            for n in 0..<frames {
-                for c in 0..<channels {
-                    let a = Float(conversion[c, 0]), b = Float(conversion[c, 1]), base = (n * channels + c) * samples
-                    for v in base..<(base + samples) { data.storage[v] = a * data.storage[v] + b }
-                }
-            }
-        }
+        if let conversion { try Self.convert(&data, conversion: conversion) }
         self.data = data
         self.isBackgroundFrame = isBackgroundFrame
+    }
+
+    /// Raw values (N x C x V) to physical ones, a * raw + b per channel, `conversion` being MDF's
+    /// C x 2 dataConversionFactor: the one place where both the daemon and `magpie reconstruct` convert.
+    public static func convert(_ frames: inout NDArray<Float>, conversion: NDArray<Double>) throws {
+        let (count, channels, samples) = (frames.shape[0], frames.shape[1], frames.shape[2])
+        guard conversion.shape == [channels, 2] else {
+            throw ReconstructionError.measurement("dataConversionFactor has shape \(conversion.shape), \(channels) channels need [\(channels), 2]")
+        }
+        for n in 0..<count {
+            for c in 0..<channels {
+                let a = Float(conversion[c, 0]), b = Float(conversion[c, 1]), base = (n * channels + c) * samples
+                for v in base..<(base + samples) { frames.storage[v] = a * frames.storage[v] + b }
+            }
+        }
     }
 
     public var frames: Int { data.shape[0] }
