@@ -328,7 +328,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                     scan?.enabled = false
                 }
             case let .frame(item):
-                // In place: a copy of the progress would copy its growing image list for every frame.
+                // In place: a copy of the progress would copy its growing latency list for every frame.
                 if scan != nil { process(item, &scan!) }
             case let .end(closure, journal, scanCounters):
                 finish(closure, journal: journal, progress: scan, counters: scanCounters)
@@ -359,7 +359,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                 progress.images = try ImageSpool(path: path, voxels: image.count)
             } catch {
                 progress.spoolFailed = true
-                log("scan \(progress.scan.name): its images are not kept: \(error)")
+                log("\(progress.scan.name): its images are not kept: \(error)")
             }
         }
         do {
@@ -368,7 +368,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             progress.images?.remove()
             progress.images = nil
             progress.spoolFailed = true
-            log("scan \(progress.scan.name): its images are not kept: \(error)")
+            log("\(progress.scan.name): its images are not kept: \(error)")
         }
         let now = DispatchTime.now()
         if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
@@ -412,9 +412,7 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
                        counters values: Counters.Values?) throws -> String {
         var reconstruction: MDF.Reconstruction?
         if let geometry = runner.geometry, let images, images.count > 0 {
-            reconstruction = MDF.Reconstruction(data: .notLoaded(shape: [images.count, images.voxels, 1], elementType: .float32),
-                                                fieldOfView: geometry.fieldOfView, fieldOfViewCenter: geometry.fieldOfViewCenter,
-                                                size: geometry.size, positions: geometry.positions)
+            reconstruction = geometry.reconstruction(.notLoaded(shape: [images.count, images.voxels, 1], elementType: .float32))
         }
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)

@@ -59,8 +59,7 @@ public struct PlanImages {
     public var unit: String
 
     public func reconstruction() -> MDF.Reconstruction {
-        MDF.Reconstruction(data: .float32(images.reshaped([images.shape[0], images.shape[1], 1])), fieldOfView: geometry.fieldOfView,
-                           fieldOfViewCenter: geometry.fieldOfViewCenter, size: geometry.size, positions: geometry.positions)
+        geometry.reconstruction(.float32(images.reshaped([images.shape[0], images.shape[1], 1])))
     }
 }
 

@@ -121,10 +121,17 @@ public struct ImageGeometry: Sendable {
     public var size: [Int]
     public var fieldOfView: [Double]
     public var fieldOfViewCenter: [Double]
+    /// MDF's axis order of the voxels ("xyz": x fastest).
+    public var order: String
     public var positions: NDArray<Double>
 
-    public init(size: [Int], fieldOfView: [Double], fieldOfViewCenter: [Double] = [0, 0, 0], positions: NDArray<Double>) {
-        (self.size, self.fieldOfView, self.fieldOfViewCenter, self.positions) = (size, fieldOfView, fieldOfViewCenter, positions)
+    public init(size: [Int], fieldOfView: [Double], fieldOfViewCenter: [Double] = [0, 0, 0], order: String = "xyz", positions: NDArray<Double>) {
+        (self.size, self.fieldOfView, self.fieldOfViewCenter, self.order, self.positions) = (size, fieldOfView, fieldOfViewCenter, order, positions)
+    }
+
+    /// /reconstruction for `images` (Q x P) or, with `.notLoaded`, for images written in pieces.
+    public func reconstruction(_ data: MDFData) -> MDF.Reconstruction {
+        MDF.Reconstruction(data: data, fieldOfView: fieldOfView, fieldOfViewCenter: fieldOfViewCenter, size: size, order: order, positions: positions)
     }
 }
 
@@ -137,7 +144,7 @@ public struct PlanError: Error, CustomStringConvertible, Equatable {
 /// The steps a plan may name.
 public enum PlanSteps {
     /// Every built-in step: a new one is one file and one line here.
-    static let builtIn: [any PlanStep.Type] = [
+    public static let builtIn: [any PlanStep.Type] = [
         BackgroundStep.self, AverageStep.self, DenoiseStep.self, XSpaceStep.self, SystemMatrixStep.self, ScoreStep.self, DeblurStep.self,
     ]
     private static let extra = Mutex<[any PlanStep.Type]>([])

@@ -58,7 +58,7 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
             unit = concentration == nil ? "delta-sample units" : "mol/L"
             let calibration = file.calibration!
             geometry = ImageGeometry(size: calibration.size, fieldOfView: calibration.fieldOfView, fieldOfViewCenter: calibration.fieldOfViewCenter,
-                                     positions: calibration.positions ?? gridPositions(calibration.size, calibration.fieldOfView))
+                                     order: calibration.order, positions: calibration.positions ?? gridPositions(calibration.size, calibration.fieldOfView))
         }
 
         func begin(_ scan: ScanDescription) throws {

@@ -42,17 +42,7 @@ public final class ZAPAuthenticator: Sendable {
     private func serve(_ socket: UnsafeMutableRawPointer, refusedKey: (String, String) -> Void) {
         while running.withLock({ $0 }) {
             var item = zmq_pollitem_t(socket: socket, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
-            guard zmq_poll(&item, 1, 100) > 0 else { continue }
-            var parts: [Data] = []
-            var more = true
-            while more {
-                var message = zmq_msg_t()
-                zmq_msg_init(&message)
-                defer { zmq_msg_close(&message) }
-                guard zmq_msg_recv(&message, socket, 0) >= 0 else { break }
-                if parts.count < 8 { parts.append(Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message))) }
-                more = zmq_msg_more(&message) != 0
-            }
+            guard zmq_poll(&item, 1, 100) > 0, let parts = ZeroMQSocket.receiveMultipart(socket, keeping: 8) else { continue }
             // version, request id, domain, address, routing id, mechanism, credentials...
             guard parts.count >= 6 else { continue }
             let address = String(decoding: parts[3], as: UTF8.self)

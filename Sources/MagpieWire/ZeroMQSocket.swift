@@ -153,14 +153,21 @@ public final class ZeroMQSocket: @unchecked Sendable {
             throw ZeroMQError("poll", endpoint: endpoint)
         }
         guard ready > 0 else { return nil }
+        guard let parts = Self.receiveMultipart(socket, keeping: StreamLimits.maximumParts) else { throw ZeroMQError("receive", endpoint: endpoint) }
+        return parts
+    }
+
+    /// The parts of the message waiting on `socket`; parts beyond `keeping` come back empty
+    /// (counted, their bytes not kept). Nil when receiving fails.
+    static func receiveMultipart(_ socket: UnsafeMutableRawPointer, keeping: Int) -> [Data]? {
         var parts: [Data] = []
         var more = true
         while more {
             var message = zmq_msg_t()
             zmq_msg_init(&message)
             defer { zmq_msg_close(&message) }
-            guard zmq_msg_recv(&message, socket, 0) >= 0 else { throw ZeroMQError("receive", endpoint: endpoint) }
-            parts.append(parts.count < StreamLimits.maximumParts ? Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)) : Data())
+            guard zmq_msg_recv(&message, socket, 0) >= 0 else { return nil }
+            parts.append(parts.count < keeping ? Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)) : Data())
             more = zmq_msg_more(&message) != 0
         }
         return parts

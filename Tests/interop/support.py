@@ -18,3 +18,22 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def capture_scan(preset="openmpi-1d", frames=4):
+    """The messages of a real `magpie publish` scan (scan-start, `frames` frames, scan-end), as an
+    independent peer receives them."""
+    import json
+    import zmq
+    port = free_port()
+    pull = zmq.Context.instance().socket(zmq.PULL)
+    pull.bind(f"tcp://127.0.0.1:{port}")
+    result = subprocess.run([MAGPIE, "publish", "--socket", "push", "--endpoint", f"tcp://127.0.0.1:{port}", "--connect", "--warmup", "0.3",
+                             "--preset", preset, "--frames", str(frames), "--background-frames", "0", "--rate", "max"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    messages = []
+    while not messages or json.loads(messages[-1][0])["htype"] != "magpie.scan-end/1":
+        messages.append(pull.recv_multipart())
+    pull.close(linger=0)
+    return messages

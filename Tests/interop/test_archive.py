@@ -11,24 +11,8 @@ import unittest
 
 import h5py
 import zmq
-from support import MAGPIE, free_port
+from support import MAGPIE, capture_scan, free_port
 from test_daemon import Daemon, wait_for
-
-
-def capture(preset, frames=1):
-    """scan-start, `frames` frames and scan-end of a real `magpie publish` scan."""
-    port = free_port()
-    pull = zmq.Context.instance().socket(zmq.PULL)
-    pull.bind(f"tcp://127.0.0.1:{port}")
-    result = subprocess.run([MAGPIE, "publish", "--socket", "push", "--endpoint", f"tcp://127.0.0.1:{port}", "--connect", "--warmup", "0.3",
-                             "--preset", preset, "--frames", str(frames), "--background-frames", "0", "--rate", "max"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    messages = []
-    while not messages or json.loads(messages[-1][0])["htype"] != "magpie.scan-end/1":
-        messages.append(pull.recv_multipart())
-    pull.close(linger=0)
-    return messages
 
 
 def frame(template, scan_id, index):
@@ -68,7 +52,8 @@ class Archive(unittest.TestCase):
         if mount.returncode != 0:
             self.skipTest(f"cannot mount a tmpfs here ({mount.stderr.strip()}); run as root")
         self.mounted = out
-        start, template, end = capture("openmpi-1d")[0], capture("openmpi-1d")[1], None
+        messages = capture_scan("openmpi-1d", 1)
+        start, template = messages[0], messages[1]
         scan = json.loads(start[0])["scan_id"]
         self.daemon = Daemon(self.dir, socket_kind="pull", bind=True).start()
         push = zmq.Context.instance().socket(zmq.PUSH)
@@ -93,7 +78,7 @@ class Archive(unittest.TestCase):
         self.assertGreater(full, 150)
         self.assertIn("not archived", self.daemon.log())
         os.remove(filler)   # space returns
-        end = json.loads(capture("openmpi-1d")[-1][0])
+        end = json.loads(messages[-1][0])
         end.update(scan_id=scan, frames_sent=800, last_sequence=799)
         self.send(push, [frame(template, scan, i) for i in range(500, 800)] + [[json.dumps(end).encode()]])
         path = wait_for(lambda: [p for p in self.daemon.files()], 60, "the scan's file")[0]
@@ -111,7 +96,7 @@ class Archive(unittest.TestCase):
         push.close(linger=0)
 
     def test_a_scan_several_times_larger_than_the_memory_bound_is_written_whole(self):
-        messages = capture("openmpi-2d")
+        messages = capture_scan("openmpi-2d", 1)
         start, template, end = messages[0], messages[1], json.loads(messages[-1][0])
         scan, frames = json.loads(start[0])["scan_id"], 12000
         header = json.loads(start[0])

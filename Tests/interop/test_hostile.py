@@ -17,26 +17,10 @@ import unittest
 
 import h5py
 import zmq
-from support import MAGPIE, free_port
+from support import MAGPIE, capture_scan, free_port
 from test_daemon import Daemon, missing_count, wait_for
 
 STOP_TIMEOUT = 15   # seconds; systemd/magpie.service allows 90
-
-
-def capture_scan():
-    """A valid 4-frame openmpi-1d scan from `magpie publish`, as an independent peer receives it."""
-    port = free_port()
-    pull = zmq.Context.instance().socket(zmq.PULL)
-    pull.bind(f"tcp://127.0.0.1:{port}")
-    result = subprocess.run([MAGPIE, "publish", "--socket", "push", "--endpoint", f"tcp://127.0.0.1:{port}", "--connect", "--warmup", "0.3",
-                             "--preset", "openmpi-1d", "--frames", "4", "--background-frames", "0", "--rate", "max"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    messages = []
-    while not messages or json.loads(messages[-1][0])["htype"] != "magpie.scan-end/1":
-        messages.append(pull.recv_multipart())
-    pull.close(linger=0)
-    return messages
 
 
 def altered(message, **changes):
@@ -58,7 +42,7 @@ def journal_bytes(records):
 class HostileSender(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.messages = capture_scan()
+        cls.messages = capture_scan("openmpi-1d", 4)
         cls.sequence = 1000
 
     def setUp(self):

@@ -111,6 +111,22 @@ class LiveEqualsOffline(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("denoise works on signals", result.stderr)
 
+    def test_bad_chains_fail_before_the_daemon_listens(self):
+        config = os.path.join(self.dir, "bad.toml")
+        for pipeline, words in (('stages = ["background", "xspase"]', 'unknown stage "xspase"; known: background, average'),
+                                ('stages = ["kaczmarz"]\n[stage.kaczmarz]\nsystem_matrx = "sm.mdf"', "unknown key system_matrx in [stage.kaczmarz]; known: system_matrix"),
+                                ('stages = ["kaczmarz"]\n[stage.kaczmarz]\nsystem_matrix = 3', "[stage.kaczmarz] system_matrix"),
+                                ('stages = ["xspace", "denoise"]', "denoise works on signals; it must come before the reconstruction xspace"),
+                                ('stages = ["xspace", "cgnr"]', "cgnr works on signals"),
+                                ('stages = ["deblur"]\n[stage.deblur]\nmethod = "rl"', "deblur works on images; put it after a reconstruction")):
+            with open(config, "w") as handle:
+                handle.write(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n[pipeline]\n{pipeline}\n')
+            result = subprocess.run([MAGPIE, "daemon", "--config", config], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(result.returncode, 0, pipeline)
+            self.assertNotIn("listening on", result.stderr)
+            self.assertIn(words, result.stderr)
+            self.assertEqual(len([line for line in result.stderr.splitlines() if "error" in line]), 1, result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

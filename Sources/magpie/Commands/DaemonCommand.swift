@@ -10,12 +10,13 @@ struct DaemonCommand: ParsableCommand {
         abstract: "Receive scans from the scanner, archive, reconstruct and write one MDF per scan.",
         discussion: """
             Subscribes (or pulls) magpie-stream v1 from [input] endpoint, writes every accepted frame
-            to the scan's journal in [output] directory before processing it, runs the configured
-            stages (background subtraction, x-space or system-matrix reconstruction) and writes each
-            scan as an MDF file with its raw frames, images, provenance and counters. Journals left
-            by a killed daemon become MDF files at the next start. SIGTERM or SIGINT: stop intake,
-            finish the open scan as incomplete, drain, exit 0. Counters are served as Prometheus
-            text on [metrics] listen. See systemd/magpie.toml for every key.
+            to the scan's journal in [output] directory before processing it, runs the reconstruction
+            plan of [pipeline] stages (background, average, denoise, one reconstruction, deblur; the
+            plan magpie reconstruct runs too) and writes each scan as an MDF file with its raw frames,
+            images, the plan and provenance, and counters. Journals left by a killed daemon become MDF
+            files at the next start; one that cannot is moved to quarantine/ (magpie recover). SIGTERM
+            or SIGINT: stop intake, finish the open scan as incomplete, drain, exit 0. Counters are
+            served as Prometheus text on [metrics] listen. See systemd/magpie.toml for every key.
 
             Example:
               magpie daemon --config /etc/magpie/magpie.toml
