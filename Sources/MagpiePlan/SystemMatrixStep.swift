@@ -72,8 +72,12 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
 
         /// The SM file and uuid, and the rows in solver order: 1-based receive channel and 0-based frequency bin.
         var provenance: [String: ProvenanceValue] {
-            ["systemMatrix": .text(path), "systemMatrixUUID": .text(file.uuid),
-             "rows": .integers(matrix.rows.map { [Int64($0.channel + 1), Int64($0.bin)] })]
+            var fields: [String: ProvenanceValue] = ["systemMatrix": .text(path), "systemMatrixUUID": .text(file.uuid),
+                                                     "rows": .integers(matrix.rows.map { [Int64($0.channel + 1), Int64($0.bin)] })]
+            if !matrix.isBackgroundCorrected {
+                fields["systemMatrixBackground"] = .text("\(path) has no background frames; its system matrix is used without background correction")
+            }
+            return fields
         }
     }
 }

@@ -32,6 +32,12 @@ func printError(_ message: String) {
     print("magpie: error: \(message)", to: &standardError)
 }
 
+/// Prints one line to standard error that the user should know but that is no failure.
+func printNote(_ message: String) {
+    var standardError = StandardError()
+    print("magpie: note: \(message)", to: &standardError)
+}
+
 /// Runs a command's work; any failure becomes one `magpie: error:` line and exit status 1.
 func reportingFailure(_ work: () throws -> Void) throws {
     do {

@@ -125,7 +125,9 @@ struct ReconstructCommand: ParsableCommand {
         let selected = try Self.indices(frames, name: "--frames")?.map { $0 - 1 }
         let result = try runner.reconstruct(file, path: measurement, recordedScanner: ReconstructionInputs.recordedScanner(measurement), frames: selected)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        if case let .text(note)? = runner.provenance["scanner"] { printError("note: \(measurement): \(note)") }
+        for key in ["scanner", "systemMatrixBackground"] {
+            if case let .text(note)? = runner.provenance[key] { printNote("\(key == "scanner" ? measurement : "the system matrix"): \(note)") }
+        }
         var out = file
         out.time = MDF.timestamp()
         out.uuid = MDF.newUUID()
