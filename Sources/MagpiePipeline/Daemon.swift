@@ -424,15 +424,15 @@ public final class Daemon: @unchecked Sendable {  // shared state is behind lock
             path = (config.directory as NSString).appendingPathComponent("\(base)-\(attempt).mdf")
         }
         let config = self.config
-        // The plan runs with the background mode it can run live: what the file records is what ran.
-        let provenance = PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: reconstruction == nil ? [] : images?.frames ?? [])
+        // The plan that made the images (none for a recovered or archive-only scan: nothing to reproduce).
+        let provenance = reconstruction.map { _ in PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: images?.frames ?? []) }
         try record.write(to: path, missing: missing, reconstruction: reconstruction, images: reconstruction == nil ? nil : images) { hdf in
             let g = "/_magpie/daemon"
             try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")
             try hdf.write(config.text, to: "\(g)/config")
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
-            try provenance.write(to: hdf)
+            try provenance?.write(to: hdf)
             if let values {
                 for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }
             }
