@@ -41,8 +41,9 @@ extension MDFFile {
         func flat<T>(_ nested: [[[T]]]) -> NDArray<T> {
             NDArray(shape: [nested.count, nested.first?.count ?? 0, nested.first?.first?.count ?? 0], storage: nested.flatMap { $0.flatMap { $0 } })
         }
+        let dividers = NDArray(shape: [d, f], storage: drive.divider.flatMap { $0 })
         // Validated scan-starts have an lcm within StreamLimits; 0 (an invalid cycle) rather than a trap otherwise.
-        let lcm = leastCommonMultiple(drive.divider.joined()) ?? 0
+        let cycle = MDF.DriveField.cycle(baseFrequency: drive.baseFrequency, divider: dividers, strength: flat(drive.strength)) ?? 0
         self.init(
             study: MDF.Study(name: m.study.name, number: m.study.number, uuid: m.study.uuid, description: m.study.description),
             experiment: MDF.Experiment(name: m.experiment.name, number: m.experiment.number, uuid: m.experiment.uuid,
@@ -56,8 +57,7 @@ extension MDFFile {
                 gradient: m.acquisition.gradient.map { g in
                     NDArray(shape: [g.count, g.first?.count ?? 0, 3, 3], storage: g.flatMap { $0.flatMap { $0.flatMap { $0 } } })
                 },
-                driveField: MDF.DriveField(baseFrequency: drive.baseFrequency, cycle: Double(lcm) / drive.baseFrequency,
-                                           divider: NDArray(shape: [d, f], storage: drive.divider.flatMap { $0 }), numChannels: d,
+                driveField: MDF.DriveField(baseFrequency: drive.baseFrequency, cycle: cycle, divider: dividers, numChannels: d,
                                            phase: flat(drive.phase), strength: flat(drive.strength),
                                            waveform: NDArray(shape: [d, f], storage: drive.waveform.flatMap { $0 })),
                 receiver: MDF.Receiver(bandwidth: receiver.bandwidth, numChannels: receiver.numChannels,

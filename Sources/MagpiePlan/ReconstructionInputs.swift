@@ -91,7 +91,7 @@ public enum ReconstructionInputs {
     /// openmpi preset with as many drive channels, which is then returned as `preset`.
     public static func xSpaceScanner(_ mdf: MDFFile, recorded: MPIScanner?) throws -> (scanner: MPIScanner, preset: ScannerPreset?) {
         if let recorded { return (try MPIScanner(mdf: mdf, defaults: recorded), nil) }
-        let drives = mdf.acquisition.driveField.numChannels
+        let drives = mdf.acquisition.driveField.activeChannels.count
         let preset: ScannerPreset = drives >= 3 ? .openmpi3d : drives == 2 ? .openmpi2d : .openmpi1d
         return (try MPIScanner(mdf: mdf, defaults: preset.scanner), preset)
     }

@@ -24,4 +24,22 @@ import Testing
         acquisition.startTime = mdf.acquisition.startTime
         #expect(acquisition == mdf.acquisition)
     }
+
+    /// A 2D scan on a 3-channel scanner streams its third drive channel as off (strength 0,
+    /// divider 99): accepted, and the file's cycle is the active channels' 652.8 us.
+    @Test func aDriveChannelThatIsOffStreams() throws {
+        let mdf = MDFFile.simulated(scanner: ScannerPreset.openmpi2d.scanner, frames: 4, experiment: "e", description: "d", tracerConcentration: 0.1)
+        var metadata = ScanMetadata(mdf: mdf)
+        metadata.acquisition.drivefield.divider.append([99])
+        metadata.acquisition.drivefield.phase[0].append([0])
+        metadata.acquisition.drivefield.strength[0].append([0])
+        metadata.acquisition.drivefield.waveform.append(["sine"])
+        let start = ScanStart(scanID: "s", timeNs: 0, sampleType: .float32, channels: 2, samplesPerPeriod: 1632, framesPlanned: 4, metadata: metadata)
+        guard case let .scanStart(received) = try StreamCodec.decode(StreamCodec.encode(.scanStart(start))) else {
+            Issue.record("not a scan-start"); return
+        }
+        let rebuilt = MDFFile(scanStart: received, frames: 4)
+        #expect(rebuilt.acquisition.driveField.numChannels == 3 && rebuilt.acquisition.driveField.activeChannels == [0, 1])
+        #expect(abs(rebuilt.acquisition.driveField.cycle - 652.8e-6) < 1e-12)
+    }
 }

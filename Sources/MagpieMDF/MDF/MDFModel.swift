@@ -194,6 +194,30 @@ public enum MDF {
 
         /// Drive frequencies in Hz, D x F.
         public var frequencies: NDArray<Double> { divider.map { baseFrequency / Double($0) } }
+
+        /// The channels that drive: strength non-zero in some period and frequency. A channel that is
+        /// off (strength 0 throughout, as a 2D sequence on a 3-channel scanner stores its unused coil)
+        /// neither moves the field-free point nor counts in the cycle. All channels when the strength
+        /// array does not have the spec's J x D x F shape.
+        public var activeChannels: [Int] {
+            Self.activeChannels(divider: divider, strength: strength)
+        }
+
+        public static func activeChannels(divider: NDArray<Int64>, strength: NDArray<Double>) -> [Int] {
+            let d = divider.rank == 2 ? divider.shape[0] : 0
+            guard strength.rank == 3, strength.shape[1] == d else { return Array(0..<d) }
+            let (j, f) = (strength.shape[0], strength.shape[2])
+            return (0..<d).filter { c in (0..<j).contains { p in (0..<f).contains { strength[p, c, $0] != 0 } } }
+        }
+
+        /// lcm(dividers of the active channels) / baseFrequency, MPIFiles' reading of the spec's
+        /// cycle; nil when the lcm overflows or no channel is active.
+        public static func cycle(baseFrequency: Double, divider: NDArray<Int64>, strength: NDArray<Double>) -> Double? {
+            let active = activeChannels(divider: divider, strength: strength)
+            let f = divider.rank == 2 ? divider.shape[1] : 0
+            guard !active.isEmpty, let lcm = leastCommonMultiple(active.flatMap { c in (0..<f).map { divider[c, $0] } }) else { return nil }
+            return Double(lcm) / baseFrequency
+        }
     }
 
     public struct Receiver: Sendable, Equatable {

@@ -31,8 +31,8 @@ extension MDFFile {
 }
 
 extension MPIScanner {
-    /// The scanner an MDF file describes, as far as the file says: drive channels (sine waves with
-    /// their divider, amplitude and phase of the first period), sampling, receive channels along
+    /// The scanner an MDF file describes, as far as the file says: the drive channels that are on
+    /// (sine waves with their divider, amplitude and phase of the first period), sampling, receive channels along
     /// x, y, z in order, and the gradient's diagonal. The particle and image grid come from
     /// `defaults`, since MDF does not record them.
     public init(mdf: MDFFile, defaults: MPIScanner) throws {
@@ -44,7 +44,8 @@ extension MPIScanner {
         guard let gradient = acquisition.gradient, gradient.shape.count == 4, gradient.shape[2] == 3, gradient.shape[3] == 3 else {
             throw fail("the file has no /acquisition/gradient, which x-space reconstruction needs")
         }
-        let channels = (0..<drive.divider.shape[0]).map { d in
+        // Channel d drives axis d; channels that are off (strength 0) are not part of the trajectory.
+        let channels = drive.activeChannels.map { d in
             DriveChannel(axis: d, amplitude: drive.strength[0, d, 0], divider: Int(drive.divider[d, 0]), phase: drive.phase[0, d, 0])
         }
         self.init(name: mdf.scanner.name, gradient: (0..<3).map { gradient[0, 0, $0, $0] },

@@ -185,11 +185,11 @@ public enum MDFValidator {
         let acquisition = mdf.acquisition
         let drive = acquisition.driveField
         if drive.baseFrequency > 0, !drive.divider.storage.isEmpty, drive.divider.storage.allSatisfy({ $0 > 0 }) {
-            if let lcm = leastCommonMultiple(drive.divider.storage) {
-                let expected = Double(lcm) / drive.baseFrequency
+            // Channels that are off (strength 0 throughout) do not count (MPIFiles' reading of the spec).
+            if let expected = MDF.DriveField.cycle(baseFrequency: drive.baseFrequency, divider: drive.divider, strength: drive.strength) {
                 require(abs(drive.cycle - expected) <= 1e-9 * max(expected, 1e-12) + 1e-15, "/acquisition/drivefield/cycle",
-                        "is \(drive.cycle) s, but lcm(divider) / baseFrequency = \(expected) s")
-            } else {
+                        "is \(drive.cycle) s, but lcm(divider of the active channels) / baseFrequency = \(expected) s")
+            } else if !drive.activeChannels.isEmpty {
                 deviations.append(MDFDeviation("/acquisition/drivefield/divider", "the least common multiple of the dividers exceeds 2^63"))
             }
         }
