@@ -167,12 +167,14 @@ public struct ScanRecord {
         let reader = try ScanJournal.Reader(path: journal)
         let shape = start.frameShape, size = shape.reduce(1, *)
         let chunk = framesPerChunk(shape, elementSize: start.sampleType.size)
+        // The index was built from these records, each decoded and validated then: only the payload is read again.
         func payloads(_ slice: ArraySlice<Frame>) throws -> [Data] {
             try slice.map { frame in
-                guard case let .frame(_, payload) = try StreamCodec.decode(try reader.record(at: frame.offset)) else {
-                    throw PipelineError.archive("\(journal): the record at byte \(frame.offset) is no longer a frame")
+                let parts = try reader.record(at: frame.offset)
+                guard parts.count == 2, parts[1].count == size * start.sampleType.size else {
+                    throw PipelineError.archive("\(journal): the record at byte \(frame.offset) is no longer the frame it was")
                 }
-                return payload
+                return parts[1]
             }
         }
         func append<T: HDF5Element & FixedWidthInteger>(_ type: T.Type) throws {

@@ -174,7 +174,7 @@ public struct ReconstructionPlan: Sendable {
         case let .typeMismatch(type, context): return "\(path(context)) must be \(describeType(type))"
         case let .keyNotFound(key, context): return "\((context.codingPath + [key]).map(\.stringValue).joined(separator: ".")) is missing or of the wrong type"
         case let .valueNotFound(type, context): return "\(path(context)) must be \(describeType(type))"
-        case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"
+        case let .dataCorrupted(context): return context.codingPath.isEmpty ? context.debugDescription : "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

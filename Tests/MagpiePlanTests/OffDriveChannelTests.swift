@@ -1,7 +1,6 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
-import MagpiePhysics
 import MagpiePlan
 import Testing
 
@@ -9,17 +8,6 @@ import Testing
 /// strength 0, divider 99 (OpenMPIData's 2D measurements on the 3D scanner). Such a file is valid
 /// MDF (the cycle is the lcm of the active channels' dividers) and images like the 2-channel file.
 @Suite struct OffDriveChannelTests {
-    static func twoD() -> MDFFile {
-        let scanner = ScannerPreset.openmpi2d.scanner
-        let image = try! PhantomGenerator.concentration(.shapes, for: scanner, seed: 2, peak: 0.1)
-        let scan = try! MeasurementSimulator(scanner: scanner, noise: NoiseModel(snr: 30)).scan(concentration: image, foregroundFrames: 2,
-                                                                                               backgroundFrames: 2, seed: 2)
-        var file = MDFFile.simulated(scanner: scanner, frames: 4, experiment: "off channel", description: "", tracerConcentration: 0.1)
-        let shape = scan.frames.shape
-        file.measurement = MDF.Measurement(data: .float32(scan.frames.reshaped([shape[0], 1, shape[1], shape[2]])), isBackgroundFrame: scan.isBackgroundFrame)
-        return file
-    }
-
     /// The same file with a third drive channel that is off.
     static func withOffChannel(_ file: MDFFile) -> MDFFile {
         var file = file
@@ -34,7 +22,8 @@ import Testing
     }
 
     @Test func isValidMDFAndImagesLikeTheTwoChannelFile() throws {
-        let plain = Self.twoD(), off = Self.withOffChannel(plain)
+        let plain = MDFFile.simulatedMeasurement(.openmpi2d, phantom: .shapes, foreground: 2, background: 2, seed: 2)
+        let off = Self.withOffChannel(plain)
         #expect(off.acquisition.driveField.activeChannels == [0, 1])
         #expect(abs(off.acquisition.driveField.cycle - 652.8e-6) < 1e-12)
         let path = NSTemporaryDirectory() + "magpie-off-\(UUID().uuidString).mdf"

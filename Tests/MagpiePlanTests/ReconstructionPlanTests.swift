@@ -68,6 +68,26 @@ import TOMLKit
         #expect(message.contains("plan.toml") || message == "accepted")
     }
 
+    /// A recorded plan (`--plan-from`) that is damaged or hand-edited is refused with the reason.
+    @Test(arguments: [
+        ("not json", "an array of objects"),
+        ("{\"stage\": \"xspace\"}", "an array of objects"),
+        ("[{\"mode\": \"preceding\"}]", "without \"stage\""),
+        ("[{\"stage\": \"sharpen\"}]", "unknown stage \"sharpen\""),
+        ("[{\"stage\": \"kaczmarz\", \"lambda\": \"big\"}]", "[stage.kaczmarz] lambda"),
+        ("[{\"stage\": \"kaczmarz\", \"lamda\": 1}]", "unknown key lamda in [stage.kaczmarz]"),
+        ("[{\"stage\": \"average\", \"frames\": 1e300}]", "[stage.average]"),   // Foundation does not name the key
+        ("[{\"stage\": \"xspace\"}, {\"stage\": \"denoise\"}]", "denoise works on signals"),
+    ])
+    func aDamagedRecordedPlanIsRefused(json: String, words: String) {
+        do {
+            _ = try ReconstructionPlan(json: json)
+            Issue.record("accepted: \(json)")
+        } catch {
+            #expect("\(error)".contains(words), "\(error)")
+        }
+    }
+
     /// A stage is one file and one registration line; here it runs in a chain read from TOML.
     @Test func aNewStageIsOneFileAndOneLine() throws {
         PlanSteps.register(ScaleStep.self)

@@ -37,3 +37,9 @@ def capture_scan(preset="openmpi-1d", frames=4):
         messages.append(pull.recv_multipart())
     pull.close(linger=0)
     return messages
+
+
+def peak_rss_kib(pid):
+    """A process's peak resident memory so far (VmHWM), KiB."""
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))

@@ -11,7 +11,7 @@ import unittest
 
 import h5py
 import zmq
-from support import MAGPIE, capture_scan, free_port
+from support import MAGPIE, capture_scan, free_port, peak_rss_kib
 from test_daemon import Daemon, wait_for
 
 
@@ -19,11 +19,6 @@ def frame(template, scan_id, index):
     header = json.loads(template[0])
     header.update(scan_id=scan_id, frame=index, sequence=index)
     return [json.dumps(header).encode(), template[1]]
-
-
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as handle:
-        return next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))
 
 
 class Archive(unittest.TestCase):
@@ -102,13 +97,8 @@ class Archive(unittest.TestCase):
         header = json.loads(start[0])
         header["frames_planned"] = frames
         start = [json.dumps(header).encode()]
-        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off")
         # ZeroMQ's receive queue is bounded in messages, not bytes: keep it small so the sender waits.
-        with open(self.daemon.config) as handle:
-            text = handle.read()
-        with open(self.daemon.config, "w") as handle:
-            handle.write(text.replace("[output]", "high_water_mark = 200\n[output]", 1))
-        self.daemon.start()
+        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off", input_keys="high_water_mark = 200").start()
         baseline = peak_rss_kib(self.daemon.process.pid)
         push = zmq.Context.instance().socket(zmq.PUSH)
         push.connect(self.daemon.endpoint)
@@ -128,12 +118,7 @@ class Archive(unittest.TestCase):
         push.close(linger=0)
 
     def configured(self, output_keys):
-        daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off")
-        with open(daemon.config) as handle:
-            text = handle.read()
-        with open(daemon.config, "w") as handle:
-            handle.write(text.replace("[pipeline]", output_keys + "\n[pipeline]", 1))
-        self.daemon = daemon.start()
+        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True, reconstruct="off", output_keys=output_keys).start()
         return self.daemon
 
     def publish(self, frames=5):

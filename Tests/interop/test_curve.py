@@ -44,13 +44,8 @@ class Curve(unittest.TestCase):
         allowed = os.path.join(self.dir, "allowed_clients")
         with open(allowed, "w") as handle:
             handle.write(f"# scanner 1\n{key(scanner + '.pub').decode()}  # bore A\n")
-        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True)
-        with open(self.daemon.config) as handle:
-            text = handle.read()
-        with open(self.daemon.config, "w") as handle:
-            handle.write(text.replace("[output]", f'curve_secret_key_file = "{daemon_key}.key"\n'
-                                                  f'curve_allowed_clients_file = "{allowed}"\n[output]', 1))
-        self.daemon.start()
+        self.daemon = Daemon(self.dir, socket_kind="pull", bind=True,
+                             input_keys=f'curve_secret_key_file = "{daemon_key}.key"\ncurve_allowed_clients_file = "{allowed}"').start()
         self.assertIn(key(daemon_key + ".pub").decode(), self.daemon.log())
 
         # A foreign key and a plain sender: their messages never arrive.

@@ -39,15 +39,17 @@ def wait_for(condition, timeout, what):
 class Daemon:
     """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
 
-    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline="", plan=None):
+    def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline="", plan=None,
+                 input_keys="", output_keys=""):
+        """`input_keys`, `output_keys`: more lines for [input] and [output]."""
         self.directory = directory
         self.port, self.metrics_port = free_port(), free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.out = os.path.join(directory, "out")
         self.config = os.path.join(directory, "magpie.toml")
         with open(self.config, "w") as handle:
-            handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n'
-                         f'[output]\ndirectory = "{self.out}"\n'
+            handle.write(f'[input]\nendpoint = "{self.endpoint}"\nsocket = "{socket_kind}"\nbind = {str(bind).lower()}\n{input_keys}\n'
+                         f'[output]\ndirectory = "{self.out}"\n{output_keys}\n'
                          # `plan`: a [pipeline] section with stages and its [stage.NAME] tables, verbatim.
                          + (plan if plan is not None else f'[pipeline]\nreconstruct = "{reconstruct}"\n'
                             + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "") + pipeline)
@@ -103,7 +105,9 @@ def publish(endpoint, *args, socket_kind="push", connect=True):
                           capture_output=True, text=True, timeout=300)
 
 
-class DaemonEndToEnd(unittest.TestCase):
+class DaemonTestCase(unittest.TestCase):
+    """Daemons in a temporary directory, killed if a test leaves them running."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="magpie-daemon-")
         self.daemons = []
@@ -119,6 +123,9 @@ class DaemonEndToEnd(unittest.TestCase):
         daemon = Daemon(self.dir, **options)
         self.daemons.append(daemon)
         return daemon.start()
+
+
+class DaemonEndToEnd(DaemonTestCase):
 
     def refused(self, config_text, *expected):
         """Starts the daemon on `config_text`; it must exit non-zero before listening, saying each of `expected`."""

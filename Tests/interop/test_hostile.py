@@ -17,8 +17,8 @@ import unittest
 
 import h5py
 import zmq
-from support import MAGPIE, capture_scan, free_port
-from test_daemon import Daemon, missing_count, wait_for
+from support import MAGPIE, capture_scan, free_port, peak_rss_kib
+from test_daemon import Daemon, DaemonTestCase, missing_count, wait_for
 
 STOP_TIMEOUT = 15   # seconds; systemd/magpie.service allows 90
 
@@ -39,23 +39,15 @@ def journal_bytes(records):
     return out
 
 
-class HostileSender(unittest.TestCase):
+class HostileSender(DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls.messages = capture_scan("openmpi-1d", 4)
         cls.sequence = 1000
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="magpie-hostile-")
-        self.daemons = []
+        super().setUp()
         self.context = zmq.Context.instance()
-
-    def tearDown(self):
-        for daemon in self.daemons:
-            if daemon.process and daemon.process.poll() is None:
-                daemon.process.kill()
-                daemon.process.wait()
-        shutil.rmtree(self.dir)
 
     def scan(self, scan_id, **start_changes):
         """The captured scan renamed, its sequence numbers above every earlier one."""
@@ -66,15 +58,8 @@ class HostileSender(unittest.TestCase):
             HostileSender.sequence += 1
         return out + [altered(end, scan_id=scan_id, last_sequence=HostileSender.sequence - 1)]
 
-    def start_daemon(self, input_extra="", pipeline=""):
-        daemon = Daemon(self.dir, socket_kind="pull", bind=True, pipeline=pipeline)
-        if input_extra:
-            with open(daemon.config) as handle:
-                text = handle.read()
-            with open(daemon.config, "w") as handle:
-                handle.write(text.replace("[output]", input_extra + "\n[output]", 1))
-        self.daemons.append(daemon)
-        return daemon.start()
+    def start_daemon(self, input_keys=""):
+        return self.daemon(socket_kind="pull", bind=True, input_keys=input_keys)
 
     def send(self, daemon, messages):
         push = self.context.socket(zmq.PUSH)
@@ -91,9 +76,9 @@ class HostileSender(unittest.TestCase):
                     return path
         return None
 
-    def survives(self, hostile, input_extra="", pipeline="", fresh_socket=False):
+    def survives(self, hostile, input_keys="", fresh_socket=False):
         """Feeds `hostile`, then a valid scan; checks the four promises and returns the daemon (stopped)."""
-        daemon = self.start_daemon(input_extra, pipeline)
+        daemon = self.start_daemon(input_keys)
         valid_id = f"valid-{HostileSender.sequence}"
         if fresh_socket:   # the hostile peer is disconnected: the valid scan comes from a new one
             self.send(daemon, hostile)
@@ -270,12 +255,30 @@ class HostileSender(unittest.TestCase):
         start, frame = self.messages[0], self.messages[1]
         big = altered(frame, scan_id="big", shape=[1, 1, 600_000])
         big[1] = bytes(2_400_000)
-        daemon = self.survives([altered(start, scan_id="big"), big], input_extra="max_message_bytes = 1048576", fresh_socket=True)
+        daemon = self.survives([altered(start, scan_id="big"), big], input_keys="max_message_bytes = 1048576", fresh_socket=True)
         self.assertEqual(daemon.counters["received"], 4)
+
+    def test_a_message_over_the_default_limit_costs_no_memory(self):
+        daemon = self.start_daemon()   # max_message_bytes at its default, 256 MiB
+        before = peak_rss_kib(daemon.process.pid)
+        big = altered(self.messages[1], scan_id="huge", shape=[1, 1, 128 << 20])
+        push = self.context.socket(zmq.PUSH)
+        push.connect(daemon.endpoint)
+        push.send_multipart([big[0], bytearray(512 << 20)], copy=False)   # 512 MiB
+        time.sleep(2)
+        push.close(linger=0)
+        growth = (peak_rss_kib(daemon.process.pid) - before) * 1024
+        print(f"\npeak RSS growth {growth / 1e6:.1f} MB after a 512 MiB message", flush=True)
+        self.assertLess(growth, 32 << 20)
+        valid_id = f"valid-{HostileSender.sequence}"
+        self.send(daemon, self.scan(valid_id))
+        wait_for(lambda: self.file_of(daemon, valid_id), 60, "the valid scan's file")
+        self.assertEqual(daemon.metrics()["received"], 4)
+        self.assertEqual(daemon.stop(), 0)
 
     def test_a_scan_whose_end_is_lost_is_closed_after_silence(self):
         scan = self.scan("silent")[:-1]   # no scan-end
-        daemon = self.start_daemon(input_extra="scan_timeout = 1")
+        daemon = self.start_daemon(input_keys="scan_timeout = 1")
         self.send(daemon, scan)
         path = wait_for(lambda: self.file_of(daemon, "silent"), 30, "the silent scan's file")
         with h5py.File(path, "r") as f:
