@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "Magpie",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "magpie", targets: ["magpie"]),
         .library(name: "MagpieMDF", targets: ["MagpieMDF"]),
@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
@@ -38,13 +43,21 @@ let package = Package(
         // The reconstruction plan: one settings struct per step and what runs it, shared by `magpie reconstruct` and the daemon.
         .target(name: "MagpiePlan", dependencies: ["MagpieCore", "MagpieMDF", "MagpieReco", "MagpieNeural",
                                              .product(name: "TOMLKit", package: "TOMLKit")]),
+        // The daemon: services (intake, processing, scan writer, metrics, watchdog) in one ServiceGroup.
         .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan",
-                                                 .product(name: "TOMLKit", package: "TOMLKit")]),
+                                                 .product(name: "TOMLKit", package: "TOMLKit"),
+                                                 .product(name: "Logging", package: "swift-log"),
+                                                 .product(name: "Metrics", package: "swift-metrics"),
+                                                 .product(name: "Prometheus", package: "swift-prometheus"),
+                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                 .product(name: "DequeModule", package: "swift-collections")]),
         .executableTarget(
             name: "magpie",
             dependencies: [
                 "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan", "MagpiePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -59,7 +72,10 @@ let package = Package(
         .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieReco", "MagpiePhysics", "MagpieCore"]),
         .testTarget(name: "MagpiePlanTests", dependencies: ["MagpiePlan", "MagpieReco", "MagpieMDF", "MagpiePhysics", "MagpieCore",
                                                      .product(name: "TOMLKit", package: "TOMLKit")]),
-        .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpiePlan", "MagpieMDF", "MagpieWire", "MagpieCore"]),
+        .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpiePlan", "MagpieMDF", "MagpieWire", "MagpieCore",
+                                                         .product(name: "Logging", package: "swift-log"),
+                                                         .product(name: "Prometheus", package: "swift-prometheus"),
+                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -15,6 +15,7 @@ packages=(
   python3-skimage  # Tests/interop: the reference SSIM and PSNR
   python3-zmq      # Tests/interop: an independent magpie-stream peer
   python3-jsonschema  # Tests/interop: headers against protocols/schemas
+  python3-prometheus-client  # Tests/interop: parses /metrics as Prometheus does
   python3-torch    # models/: training, export and the exporter's reference outputs
   systemd          # Tests/interop: systemd-analyze rates the unit's sandbox
 )

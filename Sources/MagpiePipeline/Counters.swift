@@ -1,7 +1,10 @@
+import CoreMetrics
 import Foundation
+import Synchronization
 
-/// The daemon's counters, shared by its threads; totals since start and per open scan.
-public final class Counters: @unchecked Sendable {  // every access holds `lock`
+/// The daemon's counters: totals since start, exported through swift-metrics (Prometheus names,
+/// `Values.metricNames`), and the open scan's, which its file records.
+public final class Counters: Sendable {
     public struct Values: Sendable, Equatable, Codable {
         /// Frame messages taken off the socket (valid or not).
         public var received = 0
@@ -36,33 +39,46 @@ public final class Counters: @unchecked Sendable {  // every access holds `lock`
             default: return "magpie_frames_\(name)_total"
             }
         }
+
+        /// "received 3000, archived 3000, ...", for the log.
+        public var summary: String { zip(Self.names, all).map { "\($0) \($1)" }.joined(separator: ", ") }
     }
 
-    private let lock = NSLock()
-    private var totals = Values()
-    private var scan = Values()
-    private var freeBytes: Int64?
+    private struct State {
+        var totals = Values()
+        var scan = Values()
+    }
 
-    public init() {}
+    private let state = Mutex(State())
+    private let exported: [CoreMetrics.Counter]
+    private let freeBytes: Gauge
 
-    /// Free bytes in the output directory's file system at the last check (a gauge).
-    public func setFreeBytes(_ bytes: Int64) { lock.withLock { freeBytes = bytes } }
-    public var outputFreeBytes: Int64? { lock.withLock { freeBytes } }
+    /// `factory`: where the counters are exported (the daemon's Prometheus registry).
+    public init(factory: any MetricsFactory) {
+        exported = Values.metricNames.map { CoreMetrics.Counter(label: $0, factory: factory) }
+        freeBytes = Gauge(label: "magpie_output_free_bytes", factory: factory)
+    }
+
+    /// Free bytes in the output directory's file system at the last check.
+    public func setFreeBytes(_ bytes: Int64) { freeBytes.record(bytes) }
 
     public func update(_ change: (inout Values) -> Void) {
-        lock.withLock {
-            change(&totals)
-            change(&scan)
+        let (before, after) = state.withLock { state in
+            let before = state.totals.all
+            change(&state.totals)
+            change(&state.scan)
+            return (before, state.totals.all)
         }
+        for (counter, (old, new)) in zip(exported, zip(before, after)) where new > old { counter.increment(by: new - old) }
     }
 
-    public var total: Values { lock.withLock { totals } }
+    public var total: Values { state.withLock { $0.totals } }
 
     /// The open scan's counters, reset for the next scan.
     public func takeScan() -> Values {
-        lock.withLock {
-            defer { scan = Values() }
-            return scan
+        state.withLock { state in
+            defer { state.scan = Values() }
+            return state.scan
         }
     }
 }

@@ -3,24 +3,52 @@ import MagpieCore
 import MagpieMDF
 
 /// A scan's reconstructed images on their way to its file: each appended to a spool file beside
-/// the journal as raw float32, then copied into /reconstruction/data in chunks when the scan
-/// closes, so a long scan's images never pile up in memory. Only the newest image is kept
-/// (for the preview). The spool is deleted with `remove()`; one left by a killed daemon is
-/// deleted at the next start (the scan is recovered from its journal, without images).
+/// the journal as raw float32 by the processing service, then, once the scan ends, handed to the
+/// scan writer as `Finished` and copied into /reconstruction/data in chunks, so a long scan's
+/// images never pile up in memory. Only the newest image is kept (for the preview). A spool
+/// left by a killed daemon is deleted at the next start (the scan is recovered from its
+/// journal, without images).
 public final class ImageSpool {
     static let suffix = ".images"
 
-    public let path: String
-    /// Values per image.
-    public let voxels: Int
-    /// The frame index each image came from, in the order appended.
-    public private(set) var frames: [Int] = []
-    public private(set) var newest: [Float]?
+    /// The spool once no more images come: what the scan writer needs, safe to hand over.
+    public struct Finished: Sendable {
+        let path: String
+        /// Values per image.
+        let voxels: Int
+        /// The frame index each image came from, in the order appended.
+        let frames: [Int]
+        let newest: [Float]?
+
+        var count: Int { frames.count }
+
+        /// Writes every image as a [count, voxels, 1] float32 dataset, about 1 MiB at a time.
+        func append(to file: HDF5File, at dataset: String) throws {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw PipelineError.archive("image spool \(path) cannot be read") }
+            defer { try? handle.close() }
+            let chunk = max(1, (1 << 20) / (voxels * 4))
+            let target = try file.createAppendable(dataset, of: Float.self, frameShape: [voxels, 1], framesPerChunk: chunk)
+            for first in stride(from: 0, to: count, by: chunk) {
+                let n = min(chunk, count - first)
+                guard let bytes = try handle.read(upToCount: n * voxels * 4), bytes.count == n * voxels * 4 else {
+                    throw PipelineError.archive("image spool \(path) ends before image \(first + n)")
+                }
+                var values = [Float](repeating: 0, count: n * voxels)
+                _ = values.withUnsafeMutableBytes { bytes.copyBytes(to: $0) }
+                try target.append(NDArray(shape: [n, voxels, 1], storage: values))
+            }
+        }
+
+        func remove() { unlink(path) }
+    }
+
+    let path: String
+    let voxels: Int
+    private(set) var frames: [Int] = []
+    private(set) var newest: [Float]?
     private let handle: FileHandle
 
-    public var count: Int { frames.count }
-
-    public init(path: String, voxels: Int) throws {
+    init(path: String, voxels: Int) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw PipelineError.archive("cannot create image spool \(path): \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
@@ -28,30 +56,20 @@ public final class ImageSpool {
         self.voxels = voxels
     }
 
-    public func append(_ image: [Float], frame: Int) throws {
+    func append(_ image: [Float], frame: Int) throws {
         precondition(image.count == voxels, "an image of \(image.count) values in a spool of \(voxels)")
         try image.withUnsafeBufferPointer { try handle.write(contentsOf: Data(buffer: $0)) }
         frames.append(frame)
         newest = image
     }
 
-    /// Writes every image as a [count, voxels, 1] float32 dataset, about 1 MiB at a time.
-    func append(to file: HDF5File, at path: String) throws {
-        let chunk = max(1, (1 << 20) / (voxels * 4))
-        let dataset = try file.createAppendable(path, of: Float.self, frameShape: [voxels, 1], framesPerChunk: chunk)
-        try handle.seek(toOffset: 0)
-        for first in stride(from: 0, to: count, by: chunk) {
-            let n = min(chunk, count - first)
-            guard let bytes = try handle.read(upToCount: n * voxels * 4), bytes.count == n * voxels * 4 else {
-                throw PipelineError.archive("image spool \(self.path) ends before image \(first + n)")
-            }
-            var values = [Float](repeating: 0, count: n * voxels)
-            _ = values.withUnsafeMutableBytes { bytes.copyBytes(to: $0) }
-            try dataset.append(NDArray(shape: [n, voxels, 1], storage: values))
-        }
+    /// Closes the spool for writing; its file stays until the writer removes it.
+    func finish() -> Finished {
+        try? handle.close()
+        return Finished(path: path, voxels: voxels, frames: frames, newest: newest)
     }
 
-    public func remove() {
+    func remove() {
         try? handle.close()
         unlink(path)
     }

@@ -112,7 +112,7 @@ public struct ScanRecord {
     /// under /_magpie/repairs what was repaired; `reconstruction` and `images` add the images.
     /// Returns the repairs.
     @discardableResult
-    public func write(to path: String, missing: [ClosedRange<Int>], reconstruction: MDF.Reconstruction? = nil, images: ImageSpool? = nil,
+    public func write(to path: String, missing: [ClosedRange<Int>], reconstruction: MDF.Reconstruction? = nil, images: ImageSpool.Finished? = nil,
                       userFields: @escaping (HDF5File) throws -> Void = { _ in }) throws -> [MetadataRepair] {
         let n = frames.count, frameShape = start.frameShape
         let background = frames.map(\.flags.background)

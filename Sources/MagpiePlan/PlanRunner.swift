@@ -113,7 +113,7 @@ extension PlanRunner {
 /// and the daemon: /_magpie/reconstruction with the plan (JSON, defaults filled in), the method,
 /// the unit, the software, the inputs with their uuids, the models with their sha256, and the
 /// acquisition index of each image's first frame.
-public struct PlanProvenance {
+public struct PlanProvenance: Sendable {
     public var plan: ReconstructionPlan
     public var fields: [String: ProvenanceValue]
     public var unit: String

@@ -61,7 +61,7 @@ public enum ProvenanceValue: Sendable, Equatable {
 }
 
 /// A scan (in the daemon) or a measurement file (in `magpie reconstruct`) as the steps see it.
-public struct ScanDescription {
+public struct ScanDescription: Sendable {
     /// Its MDF metadata groups.
     public let metadata: MDFFile
     /// How messages name it: "scan ID" or the file's path.

@@ -50,8 +50,6 @@ public final class StreamReceiver {
 
     public init() {}
 
-    public var openScan: ScanStart? { open?.start }
-
     /// `now`: a monotonic clock in nanoseconds, for `closeIfSilent`.
     public func handle(_ parts: [Data], now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> [ReceiverEvent] {
         let message: StreamMessage

@@ -6,7 +6,7 @@ import MagpieReco
 import MagpieWire
 
 @main
-struct Magpie: ParsableCommand {
+struct Magpie: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "magpie",
         abstract: "Scanner-side acquisition and reconstruction for Magnetic Particle Imaging.",

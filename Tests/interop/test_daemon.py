@@ -16,6 +16,7 @@ import urllib.request
 import h5py
 import numpy as np
 import zmq
+from prometheus_client.parser import text_string_to_metric_families
 from support import MAGPIE, MANIFEST, free_port
 
 
@@ -72,11 +73,16 @@ class Daemon:
         with open(self.log_path) as handle:
             return handle.read()
 
-    def metrics(self):
+    def metric_families(self):
+        """/metrics as Prometheus reads it (prometheus_client's text-format parser): {name: family}."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
             text = response.read().decode()
-        return {re.sub(r"^magpie_(frames|output|stream)_", "", line.split()[0]).replace("_total", ""): int(line.split()[1])
-                for line in text.splitlines() if line and not line.startswith("#")}
+        return {family.name: family for family in text_string_to_metric_families(text)}
+
+    def metrics(self):
+        """The counters and gauges by short name: magpie_frames_archived_total -> archived."""
+        return {re.sub(r"^magpie_(frames|output|stream)_", "", name): int(family.samples[0].value)
+                for name, family in self.metric_families().items() if family.type in ("counter", "gauge")}
 
     def files(self):
         return sorted(glob.glob(os.path.join(self.out, "*.mdf")))
@@ -143,7 +149,13 @@ class DaemonEndToEnd(DaemonTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         wait_for(daemon.files, 120, "the scan's file")
         counters = daemon.metrics()
+        families = daemon.metric_families()
         self.assertEqual(daemon.stop(), 0, daemon.log())
+        self.assertEqual(families["magpie_frames_archived"].type, "counter")
+        # Every processed frame is timed: the histogram's count equals the counter.
+        timing = families["magpie_frame_processing_seconds"]
+        self.assertEqual(timing.type, "histogram")
+        self.assertEqual(next(s.value for s in timing.samples if s.name.endswith("_count")), counters["processed"])
         self.assertEqual(counters["received"], 1000)
         self.assertEqual(counters["archived"], 1000)
         self.assertEqual(counters["lost"], 0)

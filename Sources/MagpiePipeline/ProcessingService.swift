@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+import MagpieMDF
+import MagpiePlan
+import MagpieWire
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Processing: the reconstruction plan over the frames intake queues, on a thread of its own
+/// (LibTorch, FFTs and BLAS block). Each image goes to the scan's image spool and the preview;
+/// at a scan's end the scan goes to the writer. Graceful shutdown comes after intake's, so the
+/// queue is drained (the open scan's end included) before it returns.
+final class ProcessingService: Service {
+    private let config: DaemonConfig
+    private let queue: WorkQueue
+    private let counters: Counters
+    private let writer: ScanWriter
+    private let logger: Logger
+    /// The plan's steps, built once (models and matrices loaded and verified before listening);
+    /// used by the processing thread only, which holds the lock for each item.
+    private let runner: Mutex<PlanRunner>
+    private let frameTime: Metrics.Timer
+    let heartbeat = Heartbeat()
+
+    init(config: DaemonConfig, runner: consuming sending PlanRunner, queue: WorkQueue, counters: Counters, writer: ScanWriter,
+         logger: Logger, factory: any MetricsFactory) {
+        (self.config, self.queue, self.counters, self.writer, self.logger) = (config, queue, counters, writer, logger)
+        self.runner = Mutex(runner)
+        frameTime = Metrics.Timer(label: "magpie_frame_processing_seconds", factory: factory)
+    }
+
+    func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await DedicatedThread.run(name: "magpie-processing") { [self] in runner.withLock { process(with: $0) } }
+        } onCancelOrGracefulShutdown: { [queue] in
+            queue.push(.stop)
+        }
+    }
+
+    /// A scan as processing sees it.
+    private struct ScanProgress {
+        var scan: ScanDescription
+        var logger: Logger
+        var enabled = true
+        /// The scan's images, spooled to disk (nil until the first image, or when the spool cannot be created).
+        var images: ImageSpool?
+        var spoolFailed = false
+        var processed = 0
+        var lastPreview = DispatchTime(uptimeNanoseconds: 0)
+        var failures = 0
+        /// Milliseconds from a frame's sending to its image, per reconstructed frame.
+        var latencies: [Double] = []
+    }
+
+    private func process(with runner: PlanRunner) {
+        var scan: ScanProgress?
+        while true {
+            heartbeat.beat()
+            guard let work = queue.pop(timeout: 0.1) else { continue }
+            switch work {
+            case let .begin(description, scanID):
+                var logger = self.logger
+                logger[metadataKey: DaemonLogHandler.scanKey] = "\(scanID)"
+                scan = ScanProgress(scan: description, logger: logger)
+                do {
+                    try runner.begin(description)
+                } catch {
+                    logger.warning("the plan cannot process it (\(error)); it is archived without processing")
+                    scan?.enabled = false
+                }
+            case let .frame(item):
+                // In place: a copy of the progress would copy its growing latency list for every frame.
+                if scan != nil { process(item, &scan!, runner: runner) }
+            case let .end(closure, journal, scanCounters):
+                var values = scanCounters
+                values.processed = scan?.processed ?? 0
+                let images = scan?.images?.finish()
+                let provenance = images.map { PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: $0.frames) }
+                writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images,
+                                                      geometry: runner.geometry, provenance: provenance, latencies: scan?.latencies ?? []))
+                scan = nil
+            case .stop:
+                logger.info("processing drained")
+                return
+            }
+        }
+    }
+
+    private func process(_ item: PlanItem, _ progress: inout ScanProgress, runner: PlanRunner) {
+        guard progress.enabled else { return }
+        let result: PlanItem?
+        let began = DispatchTime.now()
+        do {
+            result = try runner.process(item)
+        } catch {
+            progress.failures += 1
+            if progress.failures <= 3 { progress.logger.error("frame \(item.frame) not processed: \(error)") }
+            return
+        }
+        frameTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds))
+        progress.processed += 1
+        counters.update { $0.processed += 1 }
+        guard let item = result, let image = item.image, let geometry = runner.geometry else { return }
+        progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
+        if progress.images == nil && !progress.spoolFailed {
+            let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.scan.name))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")
+            do {
+                progress.images = try ImageSpool(path: path, voxels: image.count)
+            } catch {
+                progress.spoolFailed = true
+                progress.logger.error("its images are not kept: \(error)")
+            }
+        }
+        do {
+            try progress.images?.append(image.storage, frame: item.frame)
+        } catch {
+            progress.images?.remove()
+            progress.images = nil
+            progress.spoolFailed = true
+            progress.logger.error("its images are not kept: \(error)")
+        }
+        let now = DispatchTime.now()
+        if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
+            try? Preview.write(image.storage[...], size: geometry.size, to: preview)
+            progress.lastPreview = now
+        }
+    }
+}
