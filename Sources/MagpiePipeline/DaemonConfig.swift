@@ -4,9 +4,10 @@ import MagpieReco
 import MagpieWire
 import TOMLKit
 
-/// `magpie daemon`'s configuration file (TOML; systemd/magpie.toml documents every key). Only
-/// `[input] endpoint` and `[output] directory` are required. Unknown sections and keys are
-/// errors, so that a misspelt key is not silently ignored.
+/// `magpie daemon`'s configuration file (TOML; systemd/magpie.toml documents every key), read
+/// section by section with TOMLKit's decoder (`TOMLSection`). Only `[input] endpoint` and
+/// `[output] directory` are required. Unknown sections and keys are errors, so that a misspelt
+/// key is not silently ignored; numbers are range-checked with the range in the error.
 public struct DaemonConfig: Sendable {
     /// ZeroMQ endpoint of the scanner (or `magpie publish`).
     public var endpoint: String
@@ -75,37 +76,51 @@ public struct DaemonConfig: Sendable {
         } catch let error as TOMLParseError {
             throw PipelineError.config("\(source): \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
         }
-        let reader = Reader(table: table, source: source)
-        try reader.allow(sections: ["input", "output", "pipeline", "stage", "metrics"])
-        try reader.allow(keys: ["endpoint", "socket", "bind", "high_water_mark", "scan_timeout", "max_message_bytes",
-                                "curve_secret_key_file", "curve_allowed_clients_file"], in: "input")
-        try reader.allow(keys: ["directory", "preview", "durability", "fsync_interval_ms", "min_free_bytes", "keep_days", "keep_bytes"], in: "output")
-        try reader.allow(keys: ["stages", "models", "queue"] + Self.flatKeys, in: "pipeline")
-        try reader.allow(keys: ["listen"], in: "metrics")
+        let sections = ["input", "output", "pipeline", "stage", "metrics"]
+        for key in table.keys where !sections.contains(key) {
+            throw PipelineError.config("\(source): unknown section [\(key)]; known: \(sections.map { "[\($0)]" }.joined(separator: ", "))")
+        }
+        func section<T: Decodable>(_ name: String, as type: T.Type, keys: [String]) throws -> T {
+            let value = table[name] ?? TOMLTable()
+            guard let inner = value.table else { throw PipelineError.config("\(source): \(name) must be a section ([\(name)])") }
+            do {
+                return try TOMLSection.decode(T.self, from: inner, name: "[\(name)]", keys: keys)
+            } catch let error as PlanError {
+                throw PipelineError.config("\(source): \(error.description)")
+            }
+        }
+        func check<N: Comparable>(_ value: N?, _ range: ClosedRange<N>, _ name: String) throws -> N? {
+            try checked(value, range, name, source: source)
+        }
+        guard table["input"]?.table?["endpoint"] != nil else { throw PipelineError.config("\(source): [input] endpoint is required") }
+        guard table["output"]?.table?["directory"] != nil else { throw PipelineError.config("\(source): [output] directory is required") }
+        let input = try section("input", as: InputSection.self, keys: InputSection.CodingKeys.allCases.map(\.rawValue))
+        let output = try section("output", as: OutputSection.self, keys: OutputSection.CodingKeys.allCases.map(\.rawValue))
+        let pipeline = try section("pipeline", as: PipelineSection.self, keys: PipelineSection.CodingKeys.allCases.map(\.rawValue) + Self.flatKeys)
+        let metrics = try section("metrics", as: MetricsSection.self, keys: MetricsSection.CodingKeys.allCases.map(\.rawValue))
 
-        var config = DaemonConfig(endpoint: try reader.string("input", "endpoint", required: true)!,
-                                  directory: try reader.string("output", "directory", required: true)!)
+        var config = DaemonConfig(endpoint: input.endpoint, directory: output.directory)
         config.text = text
-        if let socket = try reader.string("input", "socket") {
+        if let socket = input.socket {
             guard let kind = ZeroMQSocket.Kind(rawValue: socket), !kind.sends else {
                 throw PipelineError.config("\(source): [input] socket must be \"sub\" or \"pull\", not \"\(socket)\"")
             }
             config.socket = kind
         }
-        config.bind = try reader.bool("input", "bind") ?? config.bind
-        if let mark = try reader.int("input", "high_water_mark", 1...10_000_000) { config.highWaterMark = Int32(mark) }
-        config.scanTimeout = try reader.double("input", "scan_timeout", 0.1...86_400) ?? config.scanTimeout
+        config.bind = input.bind ?? config.bind
+        config.highWaterMark = try check(input.highWaterMark, 1...10_000_000, "[input] high_water_mark").map(Int32.init) ?? config.highWaterMark
+        config.scanTimeout = try check(input.scanTimeout, 0.1...86_400, "[input] scan_timeout") ?? config.scanTimeout
         // A header part may be 1 MiB; a frame payload at most StreamLimits.maximumPayloadBytes.
-        config.maximumMessageBytes = try reader.int("input", "max_message_bytes", StreamCodec.maximumHeaderSize...StreamLimits.maximumPayloadBytes)
-            ?? config.maximumMessageBytes
-        config.curveSecretKeyFile = try reader.string("input", "curve_secret_key_file")
-        config.curveAllowedClientsFile = try reader.string("input", "curve_allowed_clients_file")
+        config.maximumMessageBytes = try check(input.maxMessageBytes, StreamCodec.maximumHeaderSize...StreamLimits.maximumPayloadBytes,
+                                               "[input] max_message_bytes") ?? config.maximumMessageBytes
+        config.curveSecretKeyFile = input.curveSecretKeyFile
+        config.curveAllowedClientsFile = input.curveAllowedClientsFile
         guard (config.curveSecretKeyFile == nil) == (config.curveAllowedClientsFile == nil) else {
             throw PipelineError.config("\(source): [input] curve_secret_key_file and curve_allowed_clients_file go together (magpie keygen writes keys)")
         }
-        config.preview = try reader.string("output", "preview") ?? config.preview
-        let interval = try reader.int("output", "fsync_interval_ms", 1...60_000)
-        switch try reader.string("output", "durability") ?? "interval" {
+        config.preview = output.preview ?? config.preview
+        let interval = try check(output.fsyncIntervalMs, 1...60_000, "[output] fsync_interval_ms")
+        switch output.durability ?? "interval" {
         case "os": config.durability = .os
         case "interval": config.durability = .interval(milliseconds: interval ?? 200)
         case "frame": config.durability = .frame
@@ -115,17 +130,86 @@ public struct DaemonConfig: Sendable {
         if interval != nil, config.durability != .interval(milliseconds: interval!) {
             throw PipelineError.config("\(source): [output] fsync_interval_ms applies only to durability = \"interval\"")
         }
-        config.minFreeBytes = Int64(try reader.int("output", "min_free_bytes", 0...(1 << 50)) ?? Int(config.minFreeBytes))
-        config.keepDays = try reader.double("output", "keep_days", 0.001...36_500)
-        config.keepBytes = try reader.int("output", "keep_bytes", 1...(1 << 60)).map(Int64.init)
-        config.models = try reader.string("pipeline", "models") ?? config.models
-        config.plan = try plan(reader, source: source)
-        config.queueLength = try reader.int("pipeline", "queue", 1...1_000_000) ?? config.queueLength
-        config.metricsListen = try reader.string("metrics", "listen") ?? config.metricsListen
+        config.minFreeBytes = try check(output.minFreeBytes, 0...(1 << 50), "[output] min_free_bytes") ?? config.minFreeBytes
+        config.keepDays = try check(output.keepDays, 0.001...36_500, "[output] keep_days")
+        config.keepBytes = try check(output.keepBytes, 1...(1 << 60), "[output] keep_bytes")
+        config.models = pipeline.models ?? config.models
+        config.plan = try plan(pipeline, table: table, source: source)
+        config.queueLength = try check(pipeline.queue, 1...1_000_000, "[pipeline] queue") ?? config.queueLength
+        config.metricsListen = metrics.listen ?? config.metricsListen
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
             throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
         }
         return config
+    }
+
+    /// `value` when it is in `range` (NaN never is), else an error naming the key and the range.
+    private static func checked<N: Comparable>(_ value: N?, _ range: ClosedRange<N>, _ name: String, source: String) throws -> N? {
+        guard let value else { return nil }
+        guard range.contains(value) else {
+            let allowed = N.self == Double.self ? "a finite number from \(range.lowerBound) to \(range.upperBound)" : "\(range.lowerBound) to \(range.upperBound)"
+            throw PipelineError.config("\(source): \(name) = \(value) is out of range; allowed: \(allowed)")
+        }
+        return value
+    }
+
+    // The sections as TOMLKit's decoder reads them; CodingKeys are the keys each allows.
+
+    private struct InputSection: Decodable {
+        var endpoint: String
+        var socket: String?
+        var bind: Bool?
+        var highWaterMark: Int?
+        var scanTimeout: Double?
+        var maxMessageBytes: Int?
+        var curveSecretKeyFile: String?
+        var curveAllowedClientsFile: String?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case endpoint, socket, bind, highWaterMark = "high_water_mark", scanTimeout = "scan_timeout", maxMessageBytes = "max_message_bytes"
+            case curveSecretKeyFile = "curve_secret_key_file", curveAllowedClientsFile = "curve_allowed_clients_file"
+        }
+    }
+
+    private struct OutputSection: Decodable {
+        var directory: String
+        var preview: String?
+        var durability: String?
+        var fsyncIntervalMs: Int?
+        var minFreeBytes: Int64?
+        var keepDays: Double?
+        var keepBytes: Int64?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case directory, preview, durability, fsyncIntervalMs = "fsync_interval_ms", minFreeBytes = "min_free_bytes"
+            case keepDays = "keep_days", keepBytes = "keep_bytes"
+        }
+    }
+
+    /// `[pipeline]`: the stage chain (`stages`, read with the `[stage.NAME]` tables by the plan),
+    /// or the flat keys of earlier versions.
+    private struct PipelineSection: Decodable {
+        var stages: [String]?
+        var models: String?
+        var queue: Int?
+        var background: String?
+        var denoise: String?
+        var denoiseModel: String?
+        var reconstruct: String?
+        var systemMatrix: String?
+        var lambda: Double?
+        var iterations: Int?
+        var scoreModel: String?
+        var deblur: String?
+        var deblurModel: String?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case stages, models, queue
+            case background, denoise, denoiseModel = "denoise_model", reconstruct, systemMatrix = "system_matrix", lambda, iterations
+            case scoreModel = "score_model", deblur, deblurModel = "deblur_model"
+        }
+    }
+
+    private struct MetricsSection: Decodable {
+        var listen: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case listen }
     }
 
     /// The keys of `[pipeline]` before `stages`: still read, as the plan they mean.
@@ -133,51 +217,52 @@ public struct DaemonConfig: Sendable {
                            "score_model", "deblur", "deblur_model"]
 
     /// The plan of `[pipeline] stages` and the `[stage.NAME]` tables, or of the flat keys.
-    private static func plan(_ reader: Reader, source: String) throws -> ReconstructionPlan {
-        let flat = flatKeys.filter { reader.value("pipeline", $0) != nil }
-        if let stages = reader.value("pipeline", "stages") {
+    private static func plan(_ pipeline: PipelineSection, table: TOMLTable, source: String) throws -> ReconstructionPlan {
+        let pipelineTable = table["pipeline"]?.table
+        let flat = flatKeys.filter { pipelineTable?[$0] != nil }
+        if let stages = pipeline.stages {
             guard flat.isEmpty else {
                 throw PipelineError.config("\(source): [pipeline] stages and the flat keys (\(flat.joined(separator: ", "))) do not mix; "
                                            + "settings go in [stage.NAME] tables, e.g. [stage.kaczmarz] system_matrix = \"sm.mdf\"")
             }
-            guard let names = stages.array?.compactMap({ $0.string }), names.count == stages.array?.count else {
-                throw PipelineError.config("\(source): [pipeline] stages must be a list of stage names, e.g. [\"background\", \"xspace\"]; known: \(PlanSteps.names.joined(separator: ", "))")
-            }
             do {
-                let plan = try ReconstructionPlan(stages: names, tables: reader.table["stage"]?.table, source: source)
+                let plan = try ReconstructionPlan(stages: stages, tables: table["stage"]?.table, source: source)
                 try BackgroundStep.checkLive(plan)
                 return plan
             } catch let error as PlanError {
                 throw PipelineError.config(error.description.hasPrefix(source) ? error.description : "\(source): \(error.description)")
             }
         }
-        if reader.table["stage"] != nil { throw PipelineError.config("\(source): [stage.NAME] tables need [pipeline] stages = [...] naming them") }
+        if table["stage"] != nil { throw PipelineError.config("\(source): [stage.NAME] tables need [pipeline] stages = [...] naming them") }
         var steps: [any PlanStep] = []
-        let background = try reader.string("pipeline", "background") ?? "subtract"
+        let background = pipeline.background ?? "subtract"
         guard ["subtract", "off"].contains(background) else {
             throw PipelineError.config("\(source): [pipeline] background must be \"subtract\" or \"off\", not \"\(background)\"")
         }
         if background == "subtract" { steps.append(BackgroundStep(mode: .preceding)) }
-        let denoise = try reader.string("pipeline", "denoise") ?? "off"
-        guard ["ssd", "off"].contains(denoise) else { throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"") }
-        if denoise == "ssd" { steps.append(DenoiseStep(model: try reader.string("pipeline", "denoise_model"))) }
-        let method = try reader.string("pipeline", "reconstruct") ?? "xspace"
+        let denoise = pipeline.denoise ?? "off"
+        guard ["ssd", "off"].contains(denoise) else {
+            throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"")
+        }
+        if denoise != "off" { steps.append(DenoiseStep(model: pipeline.denoiseModel)) }
+        let method = pipeline.reconstruct ?? "xspace"
         let methods = ReconstructionMethod.allCases.map(\.rawValue) + ["off"]
         guard methods.contains(method) else {
             throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(methods.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(method)\"")
         }
-        let matrix = SystemMatrixSettings(systemMatrix: try reader.string("pipeline", "system_matrix"))
-        let lambda = try reader.double("pipeline", "lambda", 0...1e6), iterations = try reader.int("pipeline", "iterations", 1...100_000)
+        let matrix = SystemMatrixSettings(systemMatrix: pipeline.systemMatrix)
+        let lambda = try checked(pipeline.lambda, 0...1e6, "[pipeline] lambda", source: source)
+        let iterations = try checked(pipeline.iterations, 1...100_000, "[pipeline] iterations", source: source)
         if ReconstructionMethod(rawValue: method)?.usesSystemMatrix == true, (matrix.systemMatrix ?? "").isEmpty {
             throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(method)\" needs system_matrix = \"/path/to/sm.mdf\"")
         }
         switch ReconstructionMethod(rawValue: method) {
         case .xspace?: steps.append(XSpaceStep())
         case .kaczmarz?, .cgnr?: steps.append(SystemMatrixStep(ReconstructionMethod(rawValue: method)!, matrix: matrix, lambda: lambda, iterations: iterations))
-        case .score?: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: try reader.string("pipeline", "score_model")))
+        case .score?: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: pipeline.scoreModel))
         case nil: break
         }
-        let deblur = try reader.string("pipeline", "deblur") ?? "off"
+        let deblur = pipeline.deblur ?? "off"
         if deblur != "off" {
             guard let choice = DeblurStep.Method(rawValue: deblur) else {
                 throw PipelineError.config("\(source): [pipeline] deblur must be one of \((["off"] + DeblurStep.Method.allCases.map(\.rawValue)).map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(deblur)\"")
@@ -185,71 +270,12 @@ public struct DaemonConfig: Sendable {
             guard method == "xspace" else {
                 throw PipelineError.config("\(source): [pipeline] deblur = \"\(deblur)\" deblurs x-space images and needs reconstruct = \"xspace\"")
             }
-            steps.append(DeblurStep(method: choice, model: try reader.string("pipeline", "deblur_model")))
+            steps.append(DeblurStep(method: choice, model: pipeline.deblurModel))
         }
         do {
             return try ReconstructionPlan(steps: steps)
         } catch let error as PlanError {
             throw PipelineError.config("\(source): \(error.description)")
-        }
-    }
-
-    /// Typed access with errors that name the key.
-    private struct Reader {
-        let table: TOMLTable
-        let source: String
-
-        func allow(sections: [String]) throws {
-            for key in table.keys where !sections.contains(key) {
-                throw PipelineError.config("\(source): unknown section [\(key)]; known: \(sections.map { "[\($0)]" }.joined(separator: ", "))")
-            }
-        }
-
-        func allow(keys: [String], in section: String) throws {
-            guard let value = table[section] else { return }
-            guard let inner = value.table else { throw PipelineError.config("\(source): \(section) must be a section ([\(section)])") }
-            for key in inner.keys where !keys.contains(key) {
-                throw PipelineError.config("\(source): unknown key \(key) in [\(section)]; known: \(keys.joined(separator: ", "))")
-            }
-        }
-
-        func value(_ section: String, _ key: String) -> TOMLValueConvertible? { table[section]?.table?[key] }
-
-        func string(_ section: String, _ key: String, required: Bool = false) throws -> String? {
-            guard let value = value(section, key) else {
-                if required { throw PipelineError.config("\(source): [\(section)] \(key) is required") }
-                return nil
-            }
-            guard let string = value.string else { throw wrongType(section, key, "a string") }
-            return string
-        }
-
-        func bool(_ section: String, _ key: String) throws -> Bool? {
-            guard let value = value(section, key) else { return nil }
-            guard let bool = value.bool else { throw wrongType(section, key, "true or false") }
-            return bool
-        }
-
-        func int(_ section: String, _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let value = value(section, key) else { return nil }
-            guard let int = value.int else { throw wrongType(section, key, "an integer") }
-            guard range.contains(int) else { throw outOfRange(section, key, "\(int)", "\(range.lowerBound) to \(range.upperBound)") }
-            return int
-        }
-
-        func double(_ section: String, _ key: String, _ range: ClosedRange<Double>) throws -> Double? {
-            guard let value = value(section, key) else { return nil }
-            guard let double = value.double ?? value.int.map(Double.init) else { throw wrongType(section, key, "a number") }
-            guard double.isFinite, range.contains(double) else { throw outOfRange(section, key, "\(double)", "a finite number from \(range.lowerBound) to \(range.upperBound)") }
-            return double
-        }
-
-        func outOfRange(_ section: String, _ key: String, _ value: String, _ allowed: String) -> PipelineError {
-            PipelineError.config("\(source): [\(section)] \(key) = \(value) is out of range; allowed: \(allowed)")
-        }
-
-        func wrongType(_ section: String, _ key: String, _ expected: String) -> PipelineError {
-            PipelineError.config("\(source): [\(section)] \(key) must be \(expected)")
         }
     }
 }

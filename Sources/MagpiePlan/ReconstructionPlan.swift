@@ -77,7 +77,7 @@ public struct ReconstructionPlan: Sendable {
             step.named(name)
             return step
         } catch let error as DecodingError {
-            throw PlanError("[stage.\(name)] \(describe(error))")
+            throw PlanError("[stage.\(name)] \(TOMLSection.describe(error))")
         }
     }
 
@@ -105,7 +105,6 @@ public struct ReconstructionPlan: Sendable {
                 table = TOMLTable()
             }
             do {
-                try Self.checkKeys(Array(table.keys), of: type, in: name)
                 steps.append(try Self.decode(type, named: name, from: table))
             } catch let error as PlanError {
                 throw PlanError("\(source): \(error.description)")
@@ -137,20 +136,9 @@ public struct ReconstructionPlan: Sendable {
     }
 
     private static func decode<T: PlanStep>(_ type: T.Type, named name: String, from table: TOMLTable) throws -> any PlanStep {
-        // TOMLKit takes a double only from a TOML float: an integer given for a number is widened.
-        var table = table
-        for _ in 0...table.keys.count {
-            do {
-                var step = try TOMLDecoder().decode(T.self, from: table)
-                step.named(name)
-                return step
-            } catch let DecodingError.keyNotFound(key, _) where table[key.stringValue]?.int != nil {
-                table[key.stringValue] = Double(table[key.stringValue]!.int!)
-            } catch let error as DecodingError {
-                throw PlanError("[stage.\(name)] \(describe(error))")
-            }
-        }
-        throw PlanError("[stage.\(name)] cannot be read")
+        var step = try TOMLSection.decode(T.self, from: table, name: "[stage.\(name)]", keys: T.keys)
+        step.named(name)
+        return step
     }
 
     // MARK: - Shared
@@ -165,27 +153,6 @@ public struct ReconstructionPlan: Sendable {
     static func checkKeys(_ keys: [String], of type: any PlanStep.Type, in name: String) throws {
         for key in keys.sorted() where !type.keys.contains(key) {
             throw PlanError("unknown key \(key) in [stage.\(name)]; known: \(type.keys.isEmpty ? "none" : type.keys.joined(separator: ", "))")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String { context.codingPath.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case let .typeMismatch(type, context): return "\(path(context)) must be \(describeType(type))"
-        case let .keyNotFound(key, context): return "\((context.codingPath + [key]).map(\.stringValue).joined(separator: ".")) is missing or of the wrong type"
-        case let .valueNotFound(type, context): return "\(path(context)) must be \(describeType(type))"
-        case let .dataCorrupted(context): return context.codingPath.isEmpty ? context.debugDescription : "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
-    }
-
-    private static func describeType(_ type: Any.Type) -> String {
-        switch type {
-        case is Double.Type: return "a number"
-        case is Int.Type, is UInt64.Type: return "an integer"
-        case is String.Type: return "a string"
-        case is Bool.Type: return "true or false"
-        default: return "\(type)"
         }
     }
 }

@@ -25,6 +25,10 @@ public struct ScanClosure: Sendable, Equatable {
     public var status: String
     /// Frame indices (0-based) the scan should have had but the receiver never accepted, as ranges.
     public var missing: [ClosedRange<Int>]
+
+    public init(scanID: String, complete: Bool, status: String, missing: [ClosedRange<Int>]) {
+        (self.scanID, self.complete, self.status, self.missing) = (scanID, complete, status, missing)
+    }
 }
 
 /// The receiving side of magpie-stream v1 (protocols/magpie-stream-v1.md, "What a receiver does

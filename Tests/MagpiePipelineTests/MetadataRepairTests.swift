@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct MetadataRepairTests {
     @Test func cosmeticMetadataFaultsAreRepairedAndListed() {
-        var metadata = StreamReceiverTests.metadata
+        var metadata = StreamMessages.metadata
         metadata.study.uuid = "x"
         metadata.scanner.operator = " "
         metadata.tracer?.volume = []

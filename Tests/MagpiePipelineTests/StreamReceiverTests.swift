@@ -7,20 +7,11 @@ import Testing
 
 /// The receiver's rules from protocols/magpie-stream-v1.md, message by message.
 @Suite struct StreamReceiverTests {
-    static let metadata = ScanMetadata(mdf: MDFFile.simulated(scanner: ScannerPreset.openmpi1d.scanner, frames: 4, experiment: "e",
-                                                              description: "d", tracerConcentration: 0.1))
-    func start(_ id: String, repeatIndex: Int = 0, planned: Int = 4) -> [Data] {
-        try! StreamCodec.encode(.scanStart(ScanStart(scanID: id, repeatIndex: repeatIndex, timeNs: 0, sampleType: .float32, channels: 1,
-                                                     samplesPerPeriod: 102, framesPlanned: planned, metadata: Self.metadata)))
-    }
+    func start(_ id: String, repeatIndex: Int = 0, planned: Int = 4) -> [Data] { StreamMessages.start(id, repeatIndex: repeatIndex, planned: planned) }
     func frame(_ id: String, _ index: Int, sequence: UInt64, values: [Float]? = nil, type: SampleType = .float32) -> [Data] {
-        let values = values ?? Array(repeating: Float(index), count: 102)
-        return try! StreamCodec.encode(.frame(FrameHeader(scanID: id, sequence: sequence, frame: index, timeNs: 0, sentNs: 0, sampleType: type,
-                                                          shape: [1, 1, values.count]), payload: StreamCodec.payload(values, type: type)))
+        StreamMessages.frame(id, index, sequence: sequence, values: values, type: type)
     }
-    func end(_ id: String, sent: Int) -> [Data] {
-        try! StreamCodec.encode(.scanEnd(ScanEnd(scanID: id, framesSent: sent, lastSequence: nil, status: .complete, timeNs: 0)))
-    }
+    func end(_ id: String, sent: Int) -> [Data] { StreamMessages.end(id, sent: sent) }
 
     /// Feeds messages and returns a compact trace of the events.
     func run(_ messages: [[Data]], _ receiver: StreamReceiver = StreamReceiver()) -> [String] {
@@ -104,7 +95,7 @@ import Testing
     }
 
     @Test func aRefusedScanStartRejectsItsFramesAndLogsOnce() throws {
-        var bad = ScanStart(scanID: "r", timeNs: 0, sampleType: .float32, channels: 1, samplesPerPeriod: 102, framesPlanned: 2, metadata: Self.metadata)
+        var bad = ScanStart(scanID: "r", timeNs: 0, sampleType: .float32, channels: 1, samplesPerPeriod: 102, framesPlanned: 2, metadata: StreamMessages.metadata)
         bad.metadata.acquisition.drivefield.divider = [[102, 5]]
         let badStart = try StreamCodec.encode(.scanStart(bad))
         let trace = run([badStart, frame("r", 0, sequence: 0), badStart, frame("r", 1, sequence: 1), start("ok", planned: 1), frame("ok", 0, sequence: 2)])
@@ -130,6 +121,6 @@ import Testing
         let events = receiver.closeIfSilent(now: 12_000_000_000, timeout: 10)
         guard case let .scanClosed(closure)? = events.first else { Issue.record("not closed: \(events)"); return }
         #expect(!closure.complete && closure.status.contains("no message for 10 s") && closure.missing == [1...2])
-        #expect(receiver.openScan == nil)
+        #expect(receiver.closeOpenScan(reason: "no scan is open").isEmpty)
     }
 }
