@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Magpie: scanner-side MPI acquisition and reconstruction daemon.
-// Dependencies point downward: Core <- Physics, MDF, Wire, Reco <- Neural <- Plan <- Pipeline <- magpie.
+// Dependencies point downward: Core <- Physics, MDF, Wire, Reco <- Neural <- Plan <- Calibration, Pipeline <- magpie.
 import PackageDescription
 
 let package = Package(
@@ -43,6 +43,8 @@ let package = Package(
         // The reconstruction plan: one settings struct per step and what runs it, shared by `magpie reconstruct` and the daemon.
         .target(name: "MagpiePlan", dependencies: ["MagpieCore", "MagpieMDF", "MagpieReco", "MagpieNeural",
                                              .product(name: "TOMLKit", package: "TOMLKit")]),
+        // Calibration-time work on system matrices (`magpie upscale-sm`); reads SMs through the plan's MDF bridge.
+        .target(name: "MagpieCalibration", dependencies: ["MagpieCore", "MagpieMDF", "MagpieReco", "MagpieNeural", "MagpiePlan"]),
         // The daemon: services (intake, processing, scan writer, metrics, watchdog) in one ServiceGroup.
         .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan",
                                                  .product(name: "TOMLKit", package: "TOMLKit"),
@@ -54,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "magpie",
             dependencies: [
-                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan", "MagpiePipeline",
+                "MagpieCore", "MagpiePhysics", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan", "MagpieCalibration", "MagpiePipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "MagpieNeuralTests", dependencies: ["MagpieNeural", "MagpieReco", "MagpiePhysics", "MagpieCore"]),
         .testTarget(name: "MagpiePlanTests", dependencies: ["MagpiePlan", "MagpieReco", "MagpieMDF", "MagpiePhysics", "MagpieCore",
                                                      .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(name: "MagpieCalibrationTests", dependencies: ["MagpieCalibration", "MagpieMDF", "MagpieCore"]),
         .testTarget(name: "MagpiePipelineTests", dependencies: ["MagpiePipeline", "MagpiePlan", "MagpieMDF", "MagpieWire", "MagpieCore",
                                                          .product(name: "Logging", package: "swift-log"),
                                                          .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,6 +1,6 @@
 """SM super-resolution benchmark (docs/BENCHMARKS.md), like the FSC-loss paper's Tables II, III and VI.
 
-1. nRMSE (%) per frequency image on the test SMs of models/smsr/datasets.sh at 2x, 4x and 8x,
+1. nRMSE (%) per frequency image on the test SMs of models/sm-upscaler/datasets.sh at 2x, 4x and 8x,
    noise-free and 20 dB input, for bicubic interpolation, the network trained with the FSC loss
    and the one trained with plain l1 (the paper's ablation; chosen on validation as Magpie's
    default), all against the noise-free fine image.
@@ -21,13 +21,13 @@ import numpy as np
 import torch
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "models", "smsr"))
+sys.path.insert(0, os.path.join(ROOT, "models", "sm-upscaler"))
 from model import bicubic, bicubic_matrix  # noqa: E402
 from train import evaluate, load  # noqa: E402
 
 FACTORS = (2, 4, 8)
-METHODS = (("bicubic", None), ("network, FSC loss (sm-upscale-x{f}-fsc)", "sm-upscale-x{f}-fsc"),
-           ("network, l1 loss (sm-upscale-x{f}, Magpie's default)", "sm-upscale-x{f}"))
+METHODS = (("bicubic", None), ("network, FSC loss (sm-upscaler-x{f}-fsc)", "sm-upscaler-x{f}-fsc"),
+           ("network, l1 loss (sm-upscaler-x{f}, Magpie's default)", "sm-upscaler-x{f}"))
 PHANTOMS = ("resolution", "vessels", "shapes")
 
 
@@ -40,7 +40,7 @@ def frequency_tables(data):
             if model is None:
                 upscale = lambda x, m=m: bicubic(x, m, m)  # noqa: E731
             else:
-                upscale = torch.jit.load(os.path.join(ROOT, "models", "smsr", model.format(f=f) + ".pt"))
+                upscale = torch.jit.load(os.path.join(ROOT, "models", "sm-upscaler", model.format(f=f) + ".pt"))
             results[name, f] = evaluate(upscale, clean, noisy, f)
     print(f"\n### nRMSE (%) per frequency image, {len(clean)} test images (5 SMs), against the noise-free fine image\n")
     for condition, index in (("noise-free", 0), ("20 dB", 1)):

@@ -1,7 +1,7 @@
 /// Bicubic interpolation (Keys' kernel, a = -0.5) from a coarse grid onto a grid `factor` times
 /// finer that keeps every coarse point: fine index i lies at coarse coordinate i / factor, so fine
 /// point factor * j is coarse point j (a coarse calibration measures every factor-th point of the
-/// fine one). Beyond the last coarse point the edge value repeats. models/smsr/model.py builds
+/// fine one). Beyond the last coarse point the edge value repeats. models/sm-upscaler/model.py builds
 /// the same weights for the network's bicubic path.
 public struct BicubicUpsampling: Sendable {
     public let factor: Int

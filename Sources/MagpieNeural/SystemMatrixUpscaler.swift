@@ -1,7 +1,7 @@
 import MagpieCore
 
 /// A learned system-matrix super-resolution network (SwinIR-style with the RIM embedding,
-/// models/smsr): frequency images [B, 2, h, w] (real, imaginary; any scale) sampled at every
+/// models/sm-upscaler): frequency images [B, 2, h, w] (real, imaginary; any scale) sampled at every
 /// `factor`-th point of the fine grid in, [B, 2, factor h, factor w] out. The network scales each
 /// image itself, so raw calibration values go in and come out.
 public final class SystemMatrixUpscaler {

@@ -41,12 +41,7 @@ public final class Daemon: Sendable {
         guard FileManager.default.isWritableFile(atPath: config.directory) else {
             throw PipelineError.config("output directory \(config.directory) is not writable")
         }
-        let runner: PlanRunner
-        do {
-            runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
-        } catch {
-            throw PipelineError.config("\(error)")
-        }
+        let runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
         let factory = PrometheusMetricsFactory(registry: registry)
         counters = Counters(factory: factory)
         let queue = WorkQueue(capacity: config.queueLength)

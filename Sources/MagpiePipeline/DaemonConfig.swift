@@ -241,8 +241,9 @@ public struct DaemonConfig: Sendable {
         }
         if background == "subtract" { steps.append(BackgroundStep(mode: .preceding)) }
         let denoise = pipeline.denoise ?? "off"
-        guard ["ssd", "off"].contains(denoise) else {
-            throw PipelineError.config("\(source): [pipeline] denoise must be \"ssd\" or \"off\", not \"\(denoise)\"")
+        // "ssd" is the signal denoiser's name in earlier versions, still read.
+        guard ["signal-denoiser", "ssd", "off"].contains(denoise) else {
+            throw PipelineError.config("\(source): [pipeline] denoise must be \"signal-denoiser\" or \"off\", not \"\(denoise)\"")
         }
         if denoise != "off" { steps.append(DenoiseStep(model: pipeline.denoiseModel)) }
         let method = pipeline.reconstruct ?? "xspace"

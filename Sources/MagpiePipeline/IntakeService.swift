@@ -95,7 +95,7 @@ final class IntakeService: Service {
                 var logger = service.logger
                 logger[metadataKey: DaemonLogHandler.scanKey] = "\(start.scanID)"
                 let factors = start.metadata.acquisition.receiver.dataConversionFactor.flatMap { $0 }
-                var open = OpenScan(start: start, startParts: parts, journalPath: newJournalPath(start.scanID), logger: logger,
+                var open = OpenScan(startParts: parts, journalPath: newJournalPath(start.scanID), logger: logger,
                                     conversion: NDArray(shape: [start.channels, 2], storage: factors))
                 logger.info("started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
                 let repairs = MetadataRepair.repair(start.metadata).1
@@ -206,7 +206,6 @@ final class IntakeService: Service {
 
     /// The open scan as intake sees it.
     private struct OpenScan {
-        let start: ScanStart
         /// The scan-start message, kept to create the journal late when the disk had no room at first.
         let startParts: [Data]
         let journalPath: String
@@ -223,8 +222,8 @@ final class IntakeService: Service {
         /// The dataConversionFactor per channel, applied before processing.
         let conversion: NDArray<Double>
 
-        init(start: ScanStart, startParts: [Data], journalPath: String, logger: Logger, conversion: NDArray<Double>) {
-            (self.start, self.startParts, self.journalPath, self.logger, self.conversion) = (start, startParts, journalPath, logger, conversion)
+        init(startParts: [Data], journalPath: String, logger: Logger, conversion: NDArray<Double>) {
+            (self.startParts, self.journalPath, self.logger, self.conversion) = (startParts, journalPath, logger, conversion)
         }
 
         /// Creates the journal; on failure (a full disk) the scan goes on unarchived and the next

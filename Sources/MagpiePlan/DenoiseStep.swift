@@ -1,14 +1,14 @@
 import MagpieCore
 import MagpieNeural
 
-/// The self-supervised signal denoiser ("ssd") on each foreground frame's (or block's) periods:
+/// The self-supervised signal denoiser (models/signal-denoiser) on each foreground frame's (or block's) periods:
 /// its receive channels go through the model as one batch. The model must be trained for the
 /// scan's samples per period.
 public struct DenoiseStep: PlanStep {
     public static let names = ["denoise"]
     public static let keys = ["model"]
     public static let input = StepData.signals, output = StepData.signals
-    public static let defaultModel = "denoiser-openmpi2d"
+    public static let defaultModel = "signal-denoiser-openmpi2d"
 
     public var model: String?
 

@@ -28,7 +28,7 @@ import Testing
 
     @Test func aWrongSha256IsRefusedBeforeLoading() throws {
         let (path, _) = try scratch { entry, _ in entry.sha256 = String(repeating: "0", count: 64) }
-        let text = message { _ = try LearnedModel(named: "denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
+        let text = message { _ = try LearnedModel(named: "signal-denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
         #expect(text.contains("model.pt"), "\(text)")
         #expect(text.contains("differs from the manifest"), "\(text)")
     }
@@ -40,17 +40,17 @@ import Testing
             try data.write(to: URL(fileURLWithPath: file))
             entry.sha256 = try ModelManifest.sha256(ofFile: file)  // matching digest: only LibTorch can tell
         }
-        let text = message { _ = try LearnedModel(named: "denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
+        let text = message { _ = try LearnedModel(named: "signal-denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
         #expect(text.contains("model.pt") && text.contains("LibTorch cannot load it"), "\(text)")
     }
 
     @Test func aMissingFileAndAMissingModelAreNamed() throws {
         let (path, _) = try scratch { _, file in try FileManager.default.removeItem(atPath: file) }
-        let missing = message { _ = try LearnedModel(named: "denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
+        let missing = message { _ = try LearnedModel(named: "signal-denoiser-openmpi2d", manifestPath: path, kind: SignalDenoiser.kind) }
         #expect(missing.contains("model.pt: missing"), "\(missing)")
         let unknown = message { _ = try LearnedModel(named: "no-such-model", manifestPath: path, kind: SignalDenoiser.kind) }
         #expect(unknown.contains("no model named no-such-model"), "\(unknown)")
-        let wrongKind = message { _ = try LearnedModel(named: "denoiser-openmpi2d", manifestPath: path, kind: "deblurrer") }
+        let wrongKind = message { _ = try LearnedModel(named: "signal-denoiser-openmpi2d", manifestPath: path, kind: "deblurrer") }
         #expect(wrongKind.contains("not a deblurrer"), "\(wrongKind)")
     }
 

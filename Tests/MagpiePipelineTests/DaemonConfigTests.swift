@@ -79,7 +79,7 @@ import Testing
         ("[input]\nendpoint = \"e\"\nscan_timeout = 0\n[output]\ndirectory = \"d\"", "scan_timeout = 0.0 is out of range"),
         ("[input]\nendpoint = \"e\"\nmax_message_bytes = 10\n[output]\ndirectory = \"d\"", "max_message_bytes = 10 is out of range; allowed: 1048576 to 268435456"),
         ("[input]\nendpoint = \"e\"\nhigh_water_mark = 99999999999\n[output]\ndirectory = \"d\"", "high_water_mark = 99999999999 is out of range"),
-        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndenoise = \"n2n\"", "denoise must be \"ssd\" or \"off\""),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndenoise = \"n2n\"", "denoise must be \"signal-denoiser\" or \"off\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"dcgan\", \"wiener\", \"rl\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"rl\"\nreconstruct = \"off\"", "needs reconstruct = \"xspace\""),

@@ -331,7 +331,7 @@ class DaemonEndToEnd(DaemonTestCase):
                 by_samples[int(f["/acquisition/receiver/numSamplingPoints"][()])] = path
         with h5py.File(by_samples[1632], "r") as f:
             self.assertEqual(f["/reconstruction/data"].shape[0], 20)
-            self.assertTrue(f["/_magpie/reconstruction/denoiser"][()].decode().startswith("denoiser-openmpi2d sha256 "))
+            self.assertTrue(f["/_magpie/reconstruction/denoiser"][()].decode().startswith("signal-denoiser-openmpi2d sha256 "))
         with h5py.File(by_samples[102], "r") as f:
             self.assertNotIn("/reconstruction", f)
             self.assertEqual(f["/measurement/data"].shape[0], 24)  # archived all the same
@@ -378,7 +378,7 @@ class DaemonEndToEnd(DaemonTestCase):
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
         shutil.copytree(os.path.dirname(MANIFEST), folder)
-        with open(os.path.join(folder, "denoiser", "denoiser-openmpi2d.pt"), "r+b") as handle:
+        with open(os.path.join(folder, "denoiser", "signal-denoiser-openmpi2d.pt"), "r+b") as handle:
             handle.seek(100)
             handle.write(b"damaged")
         for models, message in ((os.path.join(folder, "manifest.json"), "differs from the manifest"),

@@ -147,7 +147,7 @@ class Simulate(unittest.TestCase):
             self.assertIn(says, result.stderr)
 
     def test_bad_options_are_refused(self):
-        self.assertNotEqual(magpie("simulate", "dataset", "smsr", "--factor", "3", "-o", self.path("x.h5")).returncode, 0)
+        self.assertNotEqual(magpie("simulate", "dataset", "upscale-sm", "--factor", "3", "-o", self.path("x.h5")).returncode, 0)
         self.assertNotEqual(magpie("simulate", "measurement", "--preset", "no-such-scanner", "-o", self.path("x.mdf")).returncode, 0)
         result = magpie("simulate", "measurement", "--phantom", "resolution", "--gap", "40", "-o", self.path("x.mdf"))
         self.assertEqual(result.returncode, 1)

@@ -42,7 +42,7 @@ class TrainDenoiser(unittest.TestCase):
         self.assertEqual(entry["input"]["shape"], [-1, 1, 1632])
         with open(out, "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), entry["sha256"])
-        self.assertTrue(entry["training"]["fine_tuned_from"].startswith("denoiser-openmpi2d sha256 "))
+        self.assertTrue(entry["training"]["fine_tuned_from"].startswith("signal-denoiser-openmpi2d sha256 "))
         self.assertEqual(entry["training"]["files"][0]["frame_pairs"], 20)
         # PyTorch reproduces the check output Magpie recorded through LibTorch.
         shape = entry["check"]["shape"]
@@ -53,7 +53,7 @@ class TrainDenoiser(unittest.TestCase):
             z = model(torch.from_numpy(x)).numpy()
         self.assertLess(np.abs(z - y).max() / np.abs(y).max(), 1e-5)
         # The parameters moved away from the base model's.
-        base = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "denoiser", "denoiser-openmpi2d.pt"))
+        base = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "denoiser", "signal-denoiser-openmpi2d.pt"))
         moved = sum((a - b).abs().sum().item() for a, b in zip(model.parameters(), base.parameters()))
         self.assertGreater(moved, 0)
         # A second run without --overwrite refuses to replace it.
@@ -69,7 +69,7 @@ class TrainDenoiser(unittest.TestCase):
             f.write("not an HDF5 file")
         out = os.path.join(self.dir, "bad", "x.pt")
         cases = [
-            (["--from", one_d], "has periods of 102 samples; denoiser-openmpi2d takes 1632"),
+            (["--from", one_d], "has periods of 102 samples; signal-denoiser-openmpi2d takes 1632"),
             (["--from", not_mdf], "not.mdf"),
             (["--from", self.scans[0], "--base", "no-such-model"], "no model named no-such-model"),
             (["--from", self.scans[0], "--manifest", not_mdf], "not valid JSON"),

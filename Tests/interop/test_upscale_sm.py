@@ -13,7 +13,7 @@ import torch
 
 from support import MANIFEST, magpie
 
-sys.path.insert(0, os.path.join(os.path.dirname(MANIFEST), "smsr"))
+sys.path.insert(0, os.path.join(os.path.dirname(MANIFEST), "sm-upscaler"))
 from model import bicubic_matrix  # noqa: E402
 
 
@@ -71,7 +71,7 @@ class UpscaleSM(unittest.TestCase):
             learned = f["/_magpie/upscale/learned"][:]
         background = coarse[..., 64:].mean(axis=-1, keepdims=True)
         images = (coarse[..., :64] - background).reshape(*coarse.shape[:2], 8, 8)
-        network = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "smsr", "sm-upscale-x4.pt"))
+        network = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "sm-upscaler", "sm-upscaler-x4.pt"))
         m = bicubic_matrix(8, 4).double().numpy()
         channels, frequencies = np.nonzero(learned)
         for c, k in list(zip(channels, frequencies))[:: max(1, len(channels) // 20)]:
@@ -95,7 +95,7 @@ class UpscaleSM(unittest.TestCase):
         self.fails(m, "--factor", "4", says="not a system matrix")
         self.fails(self.coarse, "--factor", "3", says="--factor must be 2, 4 or 8")
         self.fails(self.coarse, "--factor", "2", says="takes a 16 x 16 grid")
-        self.fails(self.coarse, "--factor", "2", "--model", "sm-upscale-x4", says="upscales 4x; 2x was asked for")
+        self.fails(self.coarse, "--factor", "2", "--model", "sm-upscaler-x4", says="upscales 4x; 2x was asked for")
         self.fails(self.coarse, "--factor", "4", "--model", "msa-deblur", says="not a sm-upscaler")
         garbage = self.path("garbage.mdf")
         with open(garbage, "wb") as f:

@@ -52,7 +52,7 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Keep rows whose calibration SNR is at least this (default: 2; 5 for score).") var snrThreshold: Double?
     @Option(help: "Background correction: interpolated (between the blocks before and after the foreground; default), preceding (the daemon's: the mean of the background frames so far) or off.")
     var background: BackgroundStep.Mode = .interpolated
-    @Option(help: "Denoise each foreground frame's periods with this signal denoiser from --manifest (e.g. denoiser-openmpi2d).") var denoise: String?
+    @Option(help: "Denoise each foreground frame's periods with this signal denoiser from --manifest (e.g. signal-denoiser-openmpi2d).") var denoise: String?
     @Option(help: "Deblur each x-space image: off, msa (the MSA-transformer), dcgan (the DC-GAN), wiener or rl (Richardson-Lucy).")
     var deblur = "off"
     @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur, dcgan-deblur).")

@@ -18,7 +18,7 @@ struct SimulateDataset: ParsableCommand {
                        /sharp: the Richardson-Lucy deconvolved (--label-iterations) noise-free x-space image
                        at --label-preset (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
                        --unpaired, /sharp comes from a different phantom (seed + count + i).
-              smsr     per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
+              upscale-sm per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
                        every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
                        (every --factor-th grid point), with /sm, /channel, /frequency and /snr. With --snr,
                        /clean holds the same frequency of the noise-free SM (same particle and gradient).
@@ -34,10 +34,10 @@ struct SimulateDataset: ParsableCommand {
             """
     )
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case denoise, deblur, smsr, score }
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case denoise, deblur, upscaleSM = "upscale-sm", score }
 
-    @Argument(help: "denoise, deblur, smsr or score.") var kind: Kind
-    @Option(help: "Records (SMs for smsr).") var count = 100
+    @Argument(help: "denoise, deblur, upscale-sm or score: the stage or command whose model trains on it.") var kind: Kind
+    @Option(help: "Records (SMs for upscale-sm).") var count = 100
     @Option(help: "Scanner preset (default depends on the kind).") var preset: ScannerPreset?
     @Option(help: "Label scanner for deblur.") var labelPreset: ScannerPreset = .deblurPaper6T
     @Option(help: "Richardson-Lucy iterations of the deblur label.") var labelIterations = 30
@@ -48,7 +48,7 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Harmonic interference, SIR in dB.") var sir: Double?
     @Option(help: "Edge-to-edge gap of resolution phantoms, mm (default: drawn from 1.0-3.4 per record).") var gap: Double?
     @Option(help: "Seed of record 0.") var seed: UInt64 = 0
-    @Option(help: "Downsampling factor of /low for smsr (2, 4 or 8).") var factor = 4
+    @Option(help: "Downsampling factor of /low for upscale-sm (2, 4 or 8).") var factor = 4
     @Option(help: "Image grid for score.") var grid = 19
     @Flag(help: "deblur: draw /sharp from other phantoms than /native (for unpaired training).") var unpaired = false
     @Option(name: .shortAndLong, help: "Output HDF5 file.") var output: String
@@ -71,7 +71,7 @@ struct SimulateDataset: ParsableCommand {
             switch kind {
             case .denoise: try denoise(file)
             case .deblur: try deblur(file)
-            case .smsr: try smsr(file)
+            case .upscaleSM: try upscaleSM(file)
             case .score: try score(file)
             }
             try file.flush()
@@ -177,7 +177,7 @@ struct SimulateDataset: ParsableCommand {
         return NDArray(shape: [1] + shape, storage: values.map { Float(max($0, 0) / top) })
     }
 
-    private func smsr(_ file: HDF5File) throws {
+    private func upscaleSM(_ file: HDF5File) throws {
         var base = (preset ?? .smsrPaper).scanner
         let size = base.imageSize[0]
         guard size % factor == 0 else { throw ValidationError("grid \(size) is not divisible by --factor \(factor)") }

@@ -19,13 +19,13 @@ struct TrainDenoiserCommand: ParsableCommand {
             beside it (created or updated), ready for the daemon's [pipeline] models / denoise_model.
 
             Example:
-              magpie train-denoiser --from scan1.mdf scan2.mdf --base denoiser-openmpi2d -o lab/denoiser-lab.pt
+              magpie train-denoiser --from scan1.mdf scan2.mdf --base signal-denoiser-openmpi2d -o lab/denoiser-lab.pt
             """
     )
 
     @Option(name: .customLong("from"), parsing: .upToNextOption, help: "Measurement MDF files (time domain, J = 1).")
     var files: [String]
-    @Option(help: "The model to start from, by its name in --manifest.") var base = "denoiser-openmpi2d"
+    @Option(help: "The model to start from, by its name in --manifest.") var base = "signal-denoiser-openmpi2d"
     @Option(help: "Model manifest holding --base.") var manifest = "models/manifest.json"
     @Option(name: .shortAndLong, help: "The new TorchScript file.") var output: String
     @Option(help: "Name of the new model (default: the output's file name without .pt).") var name: String?

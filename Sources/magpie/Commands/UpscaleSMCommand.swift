@@ -3,7 +3,7 @@ import Foundation
 import MagpieCore
 import MagpieMDF
 import MagpieNeural
-import MagpiePipeline
+import MagpieCalibration
 
 struct UpscaleSMCommand: ParsableCommand {
     enum Method: String, CaseIterable, ExpressibleByArgument { case learned, bicubic }
@@ -13,7 +13,7 @@ struct UpscaleSMCommand: ParsableCommand {
         abstract: "Upscale a coarse 2D system matrix onto a 2x, 4x or 8x finer grid (calibration time).",
         discussion: """
             Every frequency whose calibration SNR (stored, or estimated from the background frames)
-            reaches --snr-threshold is upscaled by the learned super-resolution network (models/smsr:
+            reaches --snr-threshold is upscaled by the learned super-resolution network (models/sm-upscaler:
             SwinIR-style, RIM embedding, FSC loss); the others, and all with --method bicubic, by
             bicubic interpolation. /_magpie/upscale/learned flags which (C x K, 1 = network).
 
@@ -34,7 +34,7 @@ struct UpscaleSMCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The upscaled system-matrix MDF.") var output: String
     @Option(help: "Upscaling factor per driven axis: 2, 4 or 8.") var factor = 4
     @Option(help: "learned or bicubic.") var method: Method = .learned
-    @Option(help: "Model in --manifest (default sm-upscale-x<factor>).") var model: String?
+    @Option(help: "Model in --manifest (default sm-upscaler-x<factor>).") var model: String?
     @Option(help: "Model manifest.") var manifest = "models/manifest.json"
     @Option(help: "Frequencies with a calibration SNR below this are upscaled by bicubic interpolation.") var snrThreshold = 5.0
     @Option(help: "LibTorch threads (default: all cores).") var threads: Int?
@@ -54,7 +54,7 @@ struct UpscaleSMCommand: ParsableCommand {
             if let threads { TorchModule.threads = threads }
             let coarse = try MDFReader.read(input)
             let upscaler = method == .learned
-                ? try SystemMatrixUpscaler(named: model ?? "sm-upscale-x\(factor)", manifestPath: manifest) : nil
+                ? try SystemMatrixUpscaler(named: model ?? "sm-upscaler-x\(factor)", manifestPath: manifest) : nil
             let upscaling = try SystemMatrixUpscaling(factor: factor, snrThreshold: snrThreshold, upscaler: upscaler)
             var bar: Progress.Bar?
             let result = try upscaling.upscale(coarse, path: input) { done, total in

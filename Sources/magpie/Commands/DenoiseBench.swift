@@ -19,7 +19,7 @@ struct DenoiseBench: ParsableCommand {
             LibTorch, per frame (the channels as one batch, as the daemon runs) and in batches of 64.
 
             Example:
-              magpie bench denoise --dataset test.h5 --model denoiser-openmpi2d --model n2n-openmpi2d
+              magpie bench denoise --dataset test.h5 --model signal-denoiser-openmpi2d --model signal-denoiser-n2n-openmpi2d
             """
     )
 

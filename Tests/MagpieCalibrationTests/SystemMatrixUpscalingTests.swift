@@ -1,7 +1,7 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
-import MagpiePipeline
+import MagpieCalibration
 import Testing
 
 @Suite struct SystemMatrixUpscalingTests {

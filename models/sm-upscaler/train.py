@@ -1,7 +1,7 @@
-"""Trains the SM super-resolution network for one scale factor on `models/smsr/datasets.sh` data,
+"""Trains the SM super-resolution network for one scale factor on `models/sm-upscaler/datasets.sh` data,
 choosing the weights by validation nRMSE (noise-free and 20 dB inputs, mean of the two).
 
-    /usr/bin/python3 models/smsr/train.py --factor 4 --loss fsc --train train.h5 --val val.h5 --minutes 12 -o x4.ckpt
+    /usr/bin/python3 models/sm-upscaler/train.py --factor 4 --loss fsc --train train.h5 --val val.h5 --minutes 12 -o x4.ckpt
 
 Each step draws frequency images, applies one of the eight flips/transposes to the fine image,
 and takes the input as every factor-th point of it: of the noise-free SM or of the 20 dB one

@@ -2,7 +2,7 @@
 # Writes the denoiser's training, validation and test sets with `magpie simulate dataset denoise`
 # into DIR (default /tmp/magpie-denoise). Seeds keep the splits disjoint: train from 0, validation
 # from 1 000 000, test from 2 000 000; the test split is used for the tables only, never for selection.
-#   models/denoiser/datasets.sh [DIR]
+#   models/signal-denoiser/datasets.sh [DIR]
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/prologue.sh"
 build_release

@@ -2,7 +2,7 @@
 of the clean signal's energy, and the SNR of a Wiener filter built from the true mean per-bin
 signal and noise spectra (an oracle no real filter has), against the noisy SNR.
 
-    /usr/bin/python3 models/denoiser/spectrum.py /tmp/magpie-denoise/openmpi2d-snr15-sir5-test.h5
+    /usr/bin/python3 models/signal-denoiser/spectrum.py /tmp/magpie-denoise/openmpi2d-snr15-sir5-test.h5
 """
 import sys
 

@@ -1,7 +1,7 @@
 """Self-supervised training of the denoiser on period pairs (one period the input, the other the
 target, and the reverse), with model selection on a validation split by the SNR against /clean.
 
-    /usr/bin/python3 models/denoiser/train.py --train a.h5 b.h5 --val v.h5 --minutes 30 -o ckpt.pt
+    /usr/bin/python3 models/signal-denoiser/train.py --train a.h5 b.h5 --val v.h5 --minutes 30 -o ckpt.pt
 """
 import argparse
 import json

@@ -1,7 +1,7 @@
 """PyTorch's own latency for a committed denoiser: the peer of `magpie bench denoise` (same model,
 same threads), in ms per period and channel, per frame (batch = channels) and in batches of 64.
 
-    /usr/bin/python3 models/denoiser/latency.py models/denoiser/denoiser-openmpi2d.pt 1632 2
+    /usr/bin/python3 models/signal-denoiser/latency.py models/signal-denoiser/signal-denoiser-openmpi2d.pt 1632 2
 """
 import sys
 import time

@@ -2,7 +2,7 @@
 (a test-split input and the scripted module's output) and its entry in models/manifest.json,
 including the signal metrics measured on the test split (never used for model selection).
 
-    /usr/bin/python3 models/denoiser/export.py CKPT --name denoiser-openmpi2d --scanner openmpi-2d \
+    /usr/bin/python3 models/signal-denoiser/export.py CKPT --name signal-denoiser-openmpi2d --scanner openmpi-2d \
         --test test.h5 [--data "how the training data was made"]
 """
 import argparse
@@ -43,7 +43,7 @@ def main():
     model = Denoiser(recipe["features"], recipe["dropout"], recipe["alpha"], recipe["beta"])
     model.load_state_dict(ckpt["state"])
     model.eval()
-    loaded, file = save_module(torch.jit.script(model), os.path.join(MODELS, "manifest.json"), "denoiser", a.name)
+    loaded, file = save_module(torch.jit.script(model), os.path.join(MODELS, "manifest.json"), "signal-denoiser", a.name)
 
     x, y, clean = load(a.test)
     samples = x.shape[-1]
@@ -56,7 +56,7 @@ def main():
         check_output = loaded(check_input)
     training = dict(recipe)
     training["data"] = a.data
-    training["loss"] = "L1 + alpha L_GD + beta L_TV on periods scaled by the input's RMS (models/denoiser/model.py)"
+    training["loss"] = "L1 + alpha L_GD + beta L_TV on periods scaled by the input's RMS (models/signal-denoiser/model.py)"
     training["history"] = ckpt["history"]
     spec = {"shape": [-1, 1, samples], "unit": "V",
             "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}

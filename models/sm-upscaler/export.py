@@ -1,9 +1,9 @@
 """Exports a trained SM super-resolution checkpoint as TorchScript (scripted, whole 32 x 32 grid)
-into models/smsr/, with check data (a validation frequency image scaled to a largest magnitude of
+into models/sm-upscaler/, with check data (a validation frequency image scaled to a largest magnitude of
 1, and the module's output on it: the Swift/Python parity test) and its manifest entry, including
 nRMSE on the test SMs for noise-free and 20 dB input, next to bicubic interpolation's.
 
-    /usr/bin/python3 models/smsr/export.py CKPT --name sm-upscale-x4 --val val.h5 --test test.h5 [--manifest M]
+    /usr/bin/python3 models/sm-upscaler/export.py CKPT --name sm-upscaler-x4 --val val.h5 --test test.h5 [--manifest M]
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--val", required=True, help="the check image comes from here")
     p.add_argument("--test", required=True)
-    p.add_argument("--data", default="models/smsr/datasets.sh", help="the commands that wrote the training data")
+    p.add_argument("--data", default="models/sm-upscaler/datasets.sh", help="the commands that wrote the training data")
     p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
     p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
@@ -43,7 +43,7 @@ def main():
     model = SMUpscaler(coarse=size // factor, factor=factor)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    loaded, file = save_module(torch.jit.script(model), a.manifest, "smsr", a.name)
+    loaded, file = save_module(torch.jit.script(model), a.manifest, "sm-upscaler", a.name)
     val_clean, val_noisy = load(a.val)
     check_input = coarse(val_noisy[len(val_noisy) // 2:len(val_noisy) // 2 + 1], factor)
     check_input = check_input / torch.sqrt(check_input[:, 0] ** 2 + check_input[:, 1] ** 2).max()
