@@ -378,7 +378,7 @@ class DaemonEndToEnd(DaemonTestCase):
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
         shutil.copytree(os.path.dirname(MANIFEST), folder)
-        with open(os.path.join(folder, "denoiser", "signal-denoiser-openmpi2d.pt"), "r+b") as handle:
+        with open(os.path.join(folder, "signal-denoiser", "signal-denoiser-openmpi2d.pt"), "r+b") as handle:
             handle.seek(100)
             handle.write(b"damaged")
         for models, message in ((os.path.join(folder, "manifest.json"), "differs from the manifest"),

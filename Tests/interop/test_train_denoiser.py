@@ -53,7 +53,7 @@ class TrainDenoiser(unittest.TestCase):
             z = model(torch.from_numpy(x)).numpy()
         self.assertLess(np.abs(z - y).max() / np.abs(y).max(), 1e-5)
         # The parameters moved away from the base model's.
-        base = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "denoiser", "signal-denoiser-openmpi2d.pt"))
+        base = torch.jit.load(os.path.join(os.path.dirname(MANIFEST), "signal-denoiser", "signal-denoiser-openmpi2d.pt"))
         moved = sum((a - b).abs().sum().item() for a, b in zip(model.parameters(), base.parameters()))
         self.assertGreater(moved, 0)
         # A second run without --overwrite refuses to replace it.

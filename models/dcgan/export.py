@@ -19,6 +19,7 @@ from train import compare, load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from manifest import add_entry, save_module  # noqa: E402
+from training import load_checkpoint  # noqa: E402
 
 
 def main():
@@ -36,7 +37,7 @@ def main():
     a = p.parse_args()
 
     torch.set_num_threads(2)
-    ckpt = torch.load(a.checkpoint)
+    ckpt = load_checkpoint(a.checkpoint)
     recipe = ckpt["recipe"]
     if a.weights == "best" and "best_state_dict" not in ckpt:
         p.error(f"{a.checkpoint} holds no best-validation weights (written before train.py kept them): use --weights last")

@@ -14,29 +14,22 @@ Objective (DCLGAN weights): 1 x LSGAN + 2 x dual PatchNCE + 1 x identity (L1), p
 Adam (0.5, 0.999) at 2e-4, decayed linearly to 0 over the second half of the time budget (CUT).
 """
 import argparse
-import copy
 import os
 import sys
-import time
 
-import h5py
 import numpy as np
 import torch
 import torch.nn.functional as nnf
 
-from model import DCGAN, Tiled
-
-sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(__file__), "..")))
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+import training  # noqa: E402
 from image_metrics import mean_psnr_ssim  # noqa: E402
+from model import DCGAN, Tiled  # noqa: E402
 
 
 def load(paths, name, limit=None):
-    """`name` from each file (the first `limit` records of each), concatenated."""
-    parts = []
-    for path in paths:
-        with h5py.File(path, "r") as f:
-            parts.append(torch.from_numpy(np.asarray(f[name][:limit], dtype=np.float32)).unsqueeze(1))
-    return torch.cat(parts)
+    """`name` from each file (the first `limit` records of each), concatenated, as N x 1 x H x W."""
+    return training.load_datasets(paths, name, limit=limit).unsqueeze(1)
 
 
 def peak_scaled(image):
@@ -112,8 +105,7 @@ def lsgan(scores, real: bool):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", nargs="+", required=True, help="one or more sets, pooled")
-    p.add_argument("--val", nargs="+", required=True, help="one or more sets, pooled")
+    training.add_standard_arguments(p, minutes=60, eval_every=200)
     p.add_argument("--val-count", type=int, default=50, help="records used from each validation set")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--blocks", type=int, default=6)
@@ -129,22 +121,17 @@ def main():
     p.add_argument("--image-snr", type=float, nargs=2, default=[25.0, 50.0], metavar=("LO", "HI"),
                    help="white noise added to a domain-X batch with probability 1/2, SNR per image drawn from LO-HI dB")
     p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--minutes", type=float, default=60)
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
     if a.pool < 0:
         p.error(f"--pool {a.pool}: the number of kept images must be 0 or more")
 
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
-    generator = torch.Generator().manual_seed(a.seed)
+    generator = training.start(a)
     domain_x, domain_y = load(a.train, "native"), load(a.train, "sharp")
     val_native, val_phantom = load(a.val, "native", a.val_count), load(a.val, "phantom", a.val_count)
     net = DCGAN(a.width, a.blocks, disc_norm=a.disc_norm, nonnegative=a.nonnegative)
-    best = {"ssim": -1.0, "step": 0, "state_dict": copy.deepcopy(net.G.state_dict())}
+    # G's weights with the best validation SSIM, beside its last ones.
+    best = training.Selection(higher_is_better=True)
+    best.offer(-1.0, net.G, step=0)
     pool_x, pool_y = ImagePool(a.pool, generator), ImagePool(a.pool, generator)
     generators = [q for m in (net.G, net.F, net.H_X, net.H_Y) for q in m.parameters()]
     discriminators = [q for m in (net.D_X, net.D_Y) for q in m.parameters()]
@@ -162,24 +149,20 @@ def main():
         net.G.train()
         return metrics
 
-    recipe = {k: getattr(a, k) for k in ("train", "val", "val_count", "width", "blocks", "nonnegative", "disc_norm", "pool", "batch", "crop", "patches",
-                                          "lambda_gan", "lambda_nce", "lambda_idt", "image_snr", "lr", "minutes", "threads", "seed")}
-    recipe.update(optimizer="Adam (0.5, 0.999), lr constant for half the budget, then linearly to 0",
-                  loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights and best-validation-SSIM weights kept")
+    recipe = training.recipe(a, "train", "val", "val_count", "width", "blocks", "nonnegative", "disc_norm", "pool", "batch", "crop", "patches",
+                             "lambda_gan", "lambda_nce", "lambda_idt", "image_snr", "lr", "minutes", "threads", "seed",
+                             optimizer="Adam (0.5, 0.999), lr constant for half the budget, then linearly to 0",
+                             loss="LSGAN + dual PatchNCE (temperature 0.07) + identity L1, both directions; last weights and best-validation-SSIM weights kept")
 
     def save(path, step, history):
-        torch.save({"state_dict": net.G.state_dict(), "best_state_dict": best["state_dict"],
-                    "best_step": best["step"], "full": net.state_dict(), "recipe": dict(recipe, steps=step),
-                    "history": history}, path)
+        training.save_checkpoint(path, net.G.state_dict(), dict(recipe, steps=step), history, best_state_dict=best.state_dict,
+                                 best_step=best_step, full=net.state_dict())
 
-    budget = a.minutes * 60
-    start, step, history = time.time(), 0, []
-    while time.time() - start < budget:
-        elapsed = time.time() - start
-        rate = a.lr * min(1.0, 2 * (1 - elapsed / budget))
+    budget, step, history, best_step = training.Budget(a.minutes), 0, [], 0
+    while not budget.spent:
+        rate = a.lr * min(1.0, 2 * (1 - budget.elapsed / budget.seconds))
         for opt in (opt_g, opt_d):
-            for group in opt.param_groups:
-                group["lr"] = rate
+            training.set_rate(opt, rate)
         x = batch(domain_x, a.batch, a.crop, generator)
         if torch.rand(1, generator=generator).item() < 0.5:
             x = with_image_noise(x, a.image_snr[0], a.image_snr[1], generator)
@@ -208,15 +191,15 @@ def main():
         step += 1
         if step % a.eval_every == 0:
             val = validate()
-            if val["ssim"] > best["ssim"]:
-                best = {"ssim": val["ssim"], "step": step, "state_dict": copy.deepcopy(net.G.state_dict())}
-            history.append({"step": step, "seconds": round(time.time() - start), "gan": gan.item(), "nce": nce.item(),
+            if best.offer(val["ssim"], net.G, step=step):
+                best_step = step
+            history.append({"step": step, "seconds": round(budget.elapsed), "gan": gan.item(), "nce": nce.item(),
                             "idt": idt.item(), "d": loss_d.item(), "val_phantom": val})
-            print(f"step {step} {time.time() - start:.0f} s GAN {gan.item():.3f} NCE {nce.item():.3f} idt {idt.item():.4f} "
+            print(f"step {step} {budget.elapsed:.0f} s GAN {gan.item():.3f} NCE {nce.item():.3f} idt {idt.item():.4f} "
                   f"D {loss_d.item():.3f} val PSNR {val['psnr']:.2f} SSIM {val['ssim']:.3f} background {val['background']:.1%}",
                   flush=True)
             save(a.output + ".partial", step, history)
-    history.append({"step": step, "seconds": round(time.time() - start), "val_phantom": validate()})
+    history.append({"step": step, "seconds": round(budget.elapsed), "val_phantom": validate()})
     save(a.output, step, history)
     print(f"saved {a.output} after {step} steps ({step * a.batch / len(domain_x):.1f} epochs of X)", flush=True)
 

@@ -21,6 +21,7 @@ MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from image_metrics import mean_psnr_ssim  # noqa: E402
 from manifest import add_entry, save_module  # noqa: E402
+from training import load_checkpoint  # noqa: E402
 
 DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, MDTA-LCA x 3 at 1/2 scale",
                 "restormer": "compact Restormer (comparison network for the MSA-transformer)"}
@@ -60,7 +61,7 @@ def main():
     if missing:  # before the module is written, so a typo leaves nothing behind
         p.error(f"no such test set: {', '.join(missing)}")
     torch.set_num_threads(2)
-    ckpt = torch.load(a.checkpoint)
+    ckpt = load_checkpoint(a.checkpoint)
     recipe = ckpt["recipe"]
     first_phase = None
     if (recipe.get("init") or "").endswith(".ckpt"):  # a second phase of training: keep the first phase's recipe

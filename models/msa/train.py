@@ -9,22 +9,21 @@ attention learnt on smaller crops does not carry over to the whole image), batch
 1e-4 -> 1e-5 over 200 epochs; here 3e-4 -> 1e-5 over the budget, as the budget is about an epoch).
 """
 import argparse
-import math
-import time
+import os
+import sys
 
-import h5py
-import numpy as np
 import torch
 
-from losses import DeblurLoss
-from model import build
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+import training  # noqa: E402
+from losses import DeblurLoss  # noqa: E402
+from model import build  # noqa: E402
 
 
 def load(path, limit=None):
-    with h5py.File(path, "r") as f:
-        native = torch.from_numpy(np.asarray(f["native"][:limit], dtype=np.float32)).unsqueeze(1)
-        sharp = torch.from_numpy(np.asarray(f["sharp"][:limit], dtype=np.float32)).unsqueeze(1)
-    return native, sharp
+    """/native and /sharp as N x 1 x H x W."""
+    native, sharp = training.load_datasets(path, "native", "sharp", limit=limit)
+    return native.unsqueeze(1), sharp.unsqueeze(1)
 
 
 def psnrs(output, label):
@@ -59,8 +58,7 @@ def crops(native, sharp, indices, size, generator, dihedral=False):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=["msa", "restormer"], required=True)
-    p.add_argument("--train", required=True)
-    p.add_argument("--val", required=True)
+    training.add_standard_arguments(p, minutes=45, eval_every=100, many_files=False)
     p.add_argument("--val-count", type=int, default=200, help="validation images used for selection")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--batch", type=int, default=4)
@@ -71,17 +69,10 @@ def main():
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--lr-end", type=float, default=1e-5)
     p.add_argument("--beta1", type=float, default=0.5, help="Adam's first-moment decay (the paper's 0.5)")
-    p.add_argument("--minutes", type=float, default=45)
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", help="start from these weights (a checkpoint or an exported TorchScript model)")
-    p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
 
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
-    generator = torch.Generator().manual_seed(a.seed)
+    generator = training.start(a)
     if not 0 <= a.beta1 < 1:
         p.error(f"--beta1 {a.beta1}: Adam's first-moment decay is in [0, 1)")
     native, sharp = load(a.train)
@@ -90,7 +81,7 @@ def main():
     val_native, val_sharp = load(a.val, a.val_count)
     model = build(a.arch, a.width, a.nonnegative)
     if a.init:
-        source = torch.load(a.init)["state_dict"] if a.init.endswith(".ckpt") else torch.jit.load(a.init).state_dict()
+        source = training.load_checkpoint(a.init)["state_dict"] if a.init.endswith(".ckpt") else torch.jit.load(a.init).state_dict()
         model.load_state_dict(source)
     criterion = DeblurLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(a.beta1, 0.999))
@@ -105,42 +96,28 @@ def main():
         model.train()
         return psnr(out, val_sharp)
 
-    budget = a.minutes * 60
-    start, step, best, history = time.time(), 0, -math.inf, []
-    recipe = {k: getattr(a, k) for k in ("arch", "train", "val", "val_count", "width", "batch", "crop", "augment",
-                                          "nonnegative", "lr", "lr_end", "minutes", "threads", "seed", "init")}
-    recipe.update(optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
-                  loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
-    while time.time() - start < budget:
-        order = torch.randperm(len(native), generator=generator)
-        for i in range(0, len(order) - a.batch + 1, a.batch):
-            elapsed = time.time() - start
-            if elapsed >= budget:
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = a.lr_end + (a.lr - a.lr_end) * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
-            x, y = crops(native, sharp, order[i:i + a.batch], a.crop, generator, a.augment == "dihedral")
-            loss = criterion(model(x), y, x)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-            if step % a.eval_every == 0:
-                val = validate()
-                history.append({"step": step, "seconds": round(time.time() - start), "loss": loss.item(), "val_psnr": val})
-                print(f"step {step} {time.time() - start:.0f} s loss {loss.item():.4f} val PSNR {val:.2f} dB", flush=True)
-                if val > best:
-                    best = val
-                    torch.save({"state_dict": model.state_dict(), "recipe": dict(recipe, steps=step, best_val_psnr=best),
-                                "history": history}, a.output + ".partial")
-    val = validate()
-    if val > best:
-        best = val
-        torch.save({"state_dict": model.state_dict(), "recipe": {}, "history": history}, a.output + ".partial")
-    state = torch.load(a.output + ".partial")["state_dict"]
-    recipe.update(steps=step, epochs=round(step * a.batch / len(native), 2), best_val_psnr=best)
-    torch.save({"state_dict": state, "recipe": recipe, "history": history}, a.output)
-    print(f"saved {a.output}: best validation PSNR {best:.2f} dB after {step} steps", flush=True)
+    recipe = training.recipe(a, "arch", "train", "val", "val_count", "width", "batch", "crop", "augment", "nonnegative", "lr", "lr_end",
+                             "minutes", "threads", "seed", "init",
+                             optimizer=f"Adam ({a.beta1}, 0.999), cosine decay lr -> lr_end over the time budget",
+                             loss="Charbonnier + 0.05 edge (Laplacian) + 0.0005 contrastive (fixed Gaussian-derivative features)")
+    budget, step = training.Budget(a.minutes), 0
+    selection = training.Selection(higher_is_better=True, partial=a.output + ".partial")
+    for idx in budget.batches(len(native), a.batch, generator):
+        budget.cosine(optimizer, a.lr, a.lr_end)
+        x, y = crops(native, sharp, idx, a.crop, generator, a.augment == "dihedral")
+        loss = criterion(model(x), y, x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % a.eval_every == 0:
+            val = validate()
+            selection.offer(val, model, step=step, seconds=round(budget.elapsed), loss=loss.item(), val_psnr=val)
+            print(f"step {step} {budget.elapsed:.0f} s loss {loss.item():.4f} val PSNR {val:.2f} dB", flush=True)
+    selection.offer(validate(), model, step=step, seconds=round(budget.elapsed))
+    recipe.update(steps=step, epochs=round(step * a.batch / len(native), 2), best_val_psnr=selection.best)
+    training.save_checkpoint(a.output, selection.state_dict, recipe, selection.history)
+    print(f"saved {a.output}: best validation PSNR {selection.best:.2f} dB after {step} steps", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from model import Diffusion, ScoreUNet
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from manifest import add_entry, save_module  # noqa: E402
+from training import load_checkpoint  # noqa: E402
 
 
 def main():
@@ -33,7 +34,7 @@ def main():
     a = p.parse_args()
 
     torch.manual_seed(0)
-    ckpt = torch.load(a.checkpoint)
+    ckpt = load_checkpoint(a.checkpoint)
     recipe = ckpt["recipe"]
     model = ScoreUNet(recipe["features"], dropout=recipe["dropout"])
     model.load_state_dict(ckpt["state_dict"])

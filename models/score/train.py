@@ -5,19 +5,20 @@ weights and selecting the EMA by the validation loss (fixed timesteps and noise,
 """
 import argparse
 import copy
-import math
-import time
+import os
+import sys
 
 import torch
 
-from data import augment, load
-from model import Diffusion, ScoreUNet
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+import training  # noqa: E402
+from data import augment, load  # noqa: E402
+from model import Diffusion, ScoreUNet  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", nargs="+", required=True)
-    p.add_argument("--val", nargs="+", required=True)
+    training.add_standard_arguments(p, minutes=60, eval_every=500)
     p.add_argument("--features", type=int, default=32, help="nf, channels of the first level")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--batch", type=int, default=128)
@@ -25,15 +26,9 @@ def main():
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--scale-low", type=float, default=0.5, help="intensity augmentation, lower bound")
     p.add_argument("--scale-high", type=float, default=1.5, help="intensity augmentation, upper bound")
-    p.add_argument("--minutes", type=float, default=60, help="training time budget")
-    p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
 
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
+    training.start(a)
     x, size = load(a.train)
     vx, _ = load(a.val)
     diffusion = Diffusion()
@@ -51,44 +46,31 @@ def main():
         torch.random.set_rng_state(state)
         return loss / len(vx)
 
-    budget = a.minutes * 60
-    start, step, best, best_state, history = time.time(), 0, math.inf, None, []
-    while time.time() - start < budget:
-        order = torch.randperm(len(x))
-        for i in range(0, len(order) - a.batch + 1, a.batch):
-            elapsed = time.time() - start
-            if elapsed >= budget:
-                break
-            warmup = min(1.0, (step + 1) / 500)
-            for group in optimizer.param_groups:  # warm-up, then cosine decay over the time budget
-                group["lr"] = a.lr * warmup * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
-            loss = diffusion.loss(model, augment(x[order[i:i + a.batch]], size, a.scale_low, a.scale_high))
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            step += 1
-            decay = min(a.ema, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for e, m in zip(ema.parameters(), model.parameters()):
-                    e.mul_(decay).add_(m, alpha=1 - decay)
-            if step % a.eval_every == 0:
-                val = validate()
-                history.append({"step": step, "seconds": round(time.time() - start), "loss": loss.item(), "val_loss": val})
-                print(f"step {step} {time.time() - start:.0f} s loss {loss.item():.4f} val {val:.4f}", flush=True)
-                if val < best:
-                    best, best_state = val, copy.deepcopy(ema.state_dict())
-                    torch.save({"state_dict": best_state, "recipe": {}, "history": history}, a.output + ".partial")
-    val = validate()
-    if val < best:
-        best, best_state = val, ema.state_dict()
-    recipe = {k: getattr(a, k) for k in ("train", "val", "features", "dropout", "batch", "lr", "ema", "scale_low",
-                                          "scale_high", "minutes", "threads", "seed")}
-    recipe.update(optimizer="AdamW, 500-step warm-up, cosine decay over the time budget, gradient clipping 1.0",
-                  objective="denoising score matching (epsilon MSE, t uniform)", diffusion=diffusion.describe(),
-                  steps=step, best_val_loss=best, image_size=list(size))
-    torch.save({"state_dict": best_state, "recipe": recipe, "history": history}, a.output)
-    print(f"saved {a.output}: best validation loss {best:.4f} after {step} steps", flush=True)
+    budget, step = training.Budget(a.minutes), 0
+    selection = training.Selection(higher_is_better=False, partial=a.output + ".partial")
+    for idx in budget.batches(len(x), a.batch):
+        budget.cosine(optimizer, a.lr, warmup=min(1.0, (step + 1) / 500))
+        loss = diffusion.loss(model, augment(x[idx], size, a.scale_low, a.scale_high))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        decay = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, m in zip(ema.parameters(), model.parameters()):
+                e.mul_(decay).add_(m, alpha=1 - decay)
+        if step % a.eval_every == 0:
+            val = validate()
+            selection.offer(val, ema, step=step, seconds=round(budget.elapsed), loss=loss.item(), val_loss=val)
+            print(f"step {step} {budget.elapsed:.0f} s loss {loss.item():.4f} val {val:.4f}", flush=True)
+    selection.offer(validate(), ema, step=step, seconds=round(budget.elapsed))
+    recipe = training.recipe(a, "train", "val", "features", "dropout", "batch", "lr", "ema", "scale_low", "scale_high", "minutes", "threads", "seed",
+                             optimizer="AdamW, 500-step warm-up, cosine decay over the time budget, gradient clipping 1.0",
+                             objective="denoising score matching (epsilon MSE, t uniform)", diffusion=diffusion.describe(),
+                             steps=step, best_val_loss=selection.best, image_size=list(size))
+    training.save_checkpoint(a.output, selection.state_dict, recipe, selection.history)
+    print(f"saved {a.output}: best validation loss {selection.best:.4f} after {step} steps", flush=True)
 
 
 if __name__ == "__main__":

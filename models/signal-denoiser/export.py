@@ -18,6 +18,7 @@ from model import Denoiser
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from manifest import add_entry, save_module  # noqa: E402
+from training import load_checkpoint  # noqa: E402
 
 
 def evaluate(model, x, y, clean):
@@ -38,10 +39,10 @@ def main():
     p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
-    ckpt = torch.load(a.checkpoint)
+    ckpt = load_checkpoint(a.checkpoint)
     recipe = ckpt["recipe"]
     model = Denoiser(recipe["features"], recipe["dropout"], recipe["alpha"], recipe["beta"])
-    model.load_state_dict(ckpt["state"])
+    model.load_state_dict(ckpt["state_dict"])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), os.path.join(MODELS, "manifest.json"), "signal-denoiser", a.name)
 

@@ -5,35 +5,29 @@ target, and the reverse), with model selection on a validation split by the SNR 
 """
 import argparse
 import json
-import math
+import os
 import sys
-import time
 
 import torch
 
-from data import load, snr_db
-from model import Denoiser
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+import training  # noqa: E402
+from data import load, snr_db  # noqa: E402
+from model import Denoiser  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", nargs="+", required=True)
-    p.add_argument("--val", nargs="+", required=True)
+    training.add_standard_arguments(p, minutes=30, eval_every=200)
     p.add_argument("--features", type=int, default=16, help="C, feature channels")
     p.add_argument("--alpha", type=float, default=0.5, help="L_GD weight (0: N2N, L1 only)")
     p.add_argument("--beta", type=float, default=0.01, help="L_TV weight")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--minutes", type=float, default=30, help="training time budget")
-    p.add_argument("--eval-every", type=int, default=200, help="steps between validations")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True, help="checkpoint (state_dict and recipe)")
     a = p.parse_args()
 
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
+    training.start(a)
     x, y, _ = load(a.train)
     vx, _, vclean = load(a.val)
     # Both directions of every pair: (period 1 -> period 2) and (period 2 -> period 1).
@@ -50,35 +44,22 @@ def main():
         model.train()
         return snr_db(out, vclean).mean().item()
 
-    budget = a.minutes * 60
-    start, step, best, best_state, history = time.time(), 0, -math.inf, None, []
-    while time.time() - start < budget:
-        order = torch.randperm(len(inputs))
-        for i in range(0, len(order) - a.batch + 1, a.batch):
-            elapsed = time.time() - start
-            if elapsed >= budget:
-                break
-            for group in optimizer.param_groups:  # cosine decay over the time budget
-                group["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
-            idx = order[i:i + a.batch]
-            loss = model.training_loss(inputs[idx], targets[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-            if step % a.eval_every == 0:
-                snr = validate()
-                history.append({"step": step, "seconds": round(time.time() - start), "loss": loss.item(), "val_snr_db": snr})
-                print(f"step {step} {time.time() - start:.0f} s loss {loss.item():.4f} val SNR {snr:.2f} dB", flush=True)
-                if snr > best:
-                    best, best_state = snr, {k: v.clone() for k, v in model.state_dict().items()}
-    snr = validate()
-    if snr > best:
-        best, best_state = snr, model.state_dict()
-    recipe = {k: getattr(a, k) for k in ("train", "val", "features", "alpha", "beta", "dropout", "batch", "lr",
-                                          "minutes", "threads", "seed")}
-    recipe.update(optimizer="AdamW, cosine decay over the time budget", steps=step, best_val_snr_db=best)
-    torch.save({"state": best_state, "recipe": recipe, "history": history}, a.output)
+    budget, selection, step = training.Budget(a.minutes), training.Selection(higher_is_better=True), 0
+    for idx in budget.batches(len(inputs), a.batch):
+        budget.cosine(optimizer, a.lr)
+        loss = model.training_loss(inputs[idx], targets[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % a.eval_every == 0:
+            snr = validate()
+            selection.offer(snr, model, step=step, seconds=round(budget.elapsed), loss=loss.item(), val_snr_db=snr)
+            print(f"step {step} {budget.elapsed:.0f} s loss {loss.item():.4f} val SNR {snr:.2f} dB", flush=True)
+    selection.offer(validate(), model, step=step, seconds=round(budget.elapsed))
+    recipe = training.recipe(a, "train", "val", "features", "alpha", "beta", "dropout", "batch", "lr", "minutes", "threads", "seed",
+                             optimizer="AdamW, cosine decay over the time budget", steps=step, best_val_snr_db=selection.best)
+    training.save_checkpoint(a.output, selection.state_dict, recipe, selection.history)
     print(json.dumps(recipe), flush=True)
 
 

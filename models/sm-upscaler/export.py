@@ -19,6 +19,7 @@ from train import coarse, evaluate, load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from manifest import add_entry, save_module  # noqa: E402
+from training import load_checkpoint  # noqa: E402
 
 LOSSES = {"fsc": "FSC loss (SSIM_AD x l1, eq. 9-13)", "l1": "plain l1 (the ablation)"}
 
@@ -35,7 +36,7 @@ def main():
     a = p.parse_args()
 
     torch.set_num_threads(2)
-    ckpt = torch.load(a.checkpoint)
+    ckpt = load_checkpoint(a.checkpoint)
     recipe = ckpt["recipe"]
     factor = recipe["factor"]
     test_clean, test_noisy = load(a.test)

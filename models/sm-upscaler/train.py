@@ -10,20 +10,20 @@ whole image at 4x and 8x); the weights do not depend on the image size, and the 
 takes the whole 32 x 32 grid. AdamW (the paper's) with a cosine schedule over the time budget.
 """
 import argparse
-import math
-import time
+import os
+import sys
 
-import h5py
-import numpy as np
 import torch
 
-from losses import FSCLoss, L1Loss, nrmse
-from model import SMUpscaler, bicubic as bicubic_upscale
+sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+import training  # noqa: E402
+from losses import FSCLoss, L1Loss, nrmse  # noqa: E402
+from model import SMUpscaler, bicubic as bicubic_upscale  # noqa: E402
 
 
 def load(path):
-    with h5py.File(path, "r") as f:
-        return torch.from_numpy(f["clean"][:]), torch.from_numpy(f["high"][:])
+    """/clean (noise-free) and /high (as measured) frequency images of a dataset file."""
+    return training.load_datasets(path, "clean", "high")
 
 
 def coarse(fine: torch.Tensor, factor: int) -> torch.Tensor:
@@ -50,23 +50,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--factor", type=int, choices=[2, 4, 8], required=True)
     p.add_argument("--loss", choices=["fsc", "l1"], default="fsc")
-    p.add_argument("--train", required=True)
-    p.add_argument("--val", required=True)
+    training.add_standard_arguments(p, minutes=12, eval_every=100, many_files=False)
     p.add_argument("--val-count", type=int, default=1000, help="validation images used for selection")
     p.add_argument("--crop", type=int, default=8, help="coarse points per side of a training crop")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-end", type=float, default=1e-5)
-    p.add_argument("--minutes", type=float, default=12)
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True)
     a = p.parse_args()
 
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(a.threads)
-    generator = torch.Generator().manual_seed(a.seed)
+    generator = training.start(a)
     clean, noisy = load(a.train)
     val_clean, val_noisy = load(a.val)
     pick = torch.randperm(len(val_clean), generator=torch.Generator().manual_seed(1))[:a.val_count]
@@ -83,17 +75,13 @@ def main():
           f"{sum(q.numel() for q in model.parameters())} parameters; bicubic validation nRMSE "
           f"{100 * bicubic[0]:.2f} % / {100 * bicubic[1]:.2f} % (noise-free / 20 dB)", flush=True)
 
-    budget = a.minutes * 60
-    start, step, best, history = time.time(), 0, math.inf, []
-    recipe = {k: getattr(a, k) for k in ("factor", "loss", "train", "val", "val_count", "crop", "batch", "lr", "lr_end",
-                                          "minutes", "threads", "seed")}
-    recipe.update(optimizer="AdamW (defaults), cosine decay lr -> lr_end over the time budget",
-                  bicubic_val_nrmse=bicubic)
+    recipe = training.recipe(a, "factor", "loss", "train", "val", "val_count", "crop", "batch", "lr", "lr_end", "minutes", "threads", "seed",
+                             optimizer="AdamW (defaults), cosine decay lr -> lr_end over the time budget", bicubic_val_nrmse=bicubic)
+    budget, step = training.Budget(a.minutes), 0
+    selection = training.Selection(higher_is_better=False, partial=a.output + ".partial")
     span = crop * a.factor
-    while time.time() - start < budget:
-        elapsed = time.time() - start
-        for group in optimizer.param_groups:
-            group["lr"] = a.lr_end + (a.lr - a.lr_end) * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
+    while not budget.spent:
+        budget.cosine(optimizer, a.lr, a.lr_end)
         index = torch.randint(0, len(clean), (a.batch,), generator=generator)
         y0, x0 = (torch.randint(0, (size - span) // a.factor + 1, (2,), generator=generator) * a.factor).tolist()
         k = int(torch.randint(0, 8, (1,), generator=generator))
@@ -110,16 +98,16 @@ def main():
         if step % a.eval_every == 0:
             full.load_state_dict(model.state_dict())
             val = evaluate(full, val_clean, val_noisy, a.factor)
-            history.append({"step": step, "seconds": round(time.time() - start), "loss": loss.item(), "val_nrmse": val})
-            print(f"step {step} {time.time() - start:.0f} s loss {loss.item():.5f} val nRMSE "
+            # Selected on the mean of the noise-free and the 20 dB nRMSE.
+            selection.offer(sum(val) / 2, model, step=step, seconds=round(budget.elapsed), loss=loss.item(), val_nrmse=val)
+            print(f"step {step} {budget.elapsed:.0f} s loss {loss.item():.5f} val nRMSE "
                   f"{100 * val[0]:.2f} % / {100 * val[1]:.2f} %", flush=True)
-            if sum(val) < best:
-                best = sum(val)
-                torch.save({"state_dict": model.state_dict(), "history": history}, a.output + ".partial")
-    state = torch.load(a.output + ".partial")["state_dict"]
-    recipe.update(steps=step, best_val_nrmse=best / 2)
-    torch.save({"state_dict": state, "recipe": recipe, "history": history}, a.output)
-    print(f"saved {a.output}: best validation nRMSE {100 * best / 2:.2f} % (mean of both inputs) after {step} steps", flush=True)
+    if selection.state_dict is None:   # no validation within the budget: the last weights
+        full.load_state_dict(model.state_dict())
+        selection.offer(sum(evaluate(full, val_clean, val_noisy, a.factor)) / 2, model, step=step)
+    recipe.update(steps=step, best_val_nrmse=selection.best)
+    training.save_checkpoint(a.output, selection.state_dict, recipe, selection.history)
+    print(f"saved {a.output}: best validation nRMSE {100 * selection.best:.2f} % (mean of both inputs) after {step} steps", flush=True)
 
 
 if __name__ == "__main__":
