@@ -6,7 +6,7 @@ import MagpieCore
 /// signals of many phantoms are one matrix product (the time-domain system matrix). A deblur
 /// dataset record (two 120 x 120 scans, their reconstructions and a deconvolution) went from 0.75 s
 /// to 0.19 s this way (with the rest of a batch's records run on both cores); the price is memory: pixels x channels x samples floats (1.2 GB for deblur-paper).
-public final class SignalBasis: @unchecked Sendable {  // immutable after init
+public final class SignalBasis: Sendable {
     public let simulator: SignalSimulator
     /// Row p: channel-major voltages of pixel p at 1 mol Fe / L, before the receive filter.
     private let rows: [Float]

@@ -22,7 +22,7 @@ public struct CGNR: Sendable {
     }
 
     /// Re(S^H S), N x N row-major (both triangles).
-    public final class Gram: @unchecked Sendable {  // immutable after init
+    public final class Gram: Sendable {
         public let size: Int
         let values: [Float]
 

@@ -5,7 +5,7 @@ import MagpieCore
 /// ready for the solvers: each row stored contiguously as split complex Float32, the N real
 /// parts then the N imaginary parts, each padded with zeros to `stride` columns and 64-byte
 /// aligned, so the solvers stream a row with aligned SIMD loads.
-public final class SystemMatrix: @unchecked Sendable {  // immutable after init
+public final class SystemMatrix: @unchecked Sendable {  // its aligned buffer (`storage`) is written in init only, then read
     public let rows: [FrequencyRow]
     /// N: voxels, the calibration positions in order (x fastest).
     public let columns: Int

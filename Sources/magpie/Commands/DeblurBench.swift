@@ -129,6 +129,7 @@ struct DeblurBench: ParsableCommand {
         -> (score: (psnr: Double, ssim: Double), images: [[Double]]) {
         let (rows, columns) = (pairs.native[0].shape[0], pairs.native[0].shape[1])
         // Only the classical methods run in parallel (an image per core); a network runs one image at a time.
+        // That is what makes sharing `method` sound: its learned runner (LibTorch, not Sendable) is never used by two threads.
         nonisolated(unsafe) let shared = method
         let compute: @Sendable (Int) throws -> (Double, Double, [Double]) = { [self] i in
             let image = try output(shared, pairs.native[i], kernel: kernel), reference = pairs.reference[i].storage
