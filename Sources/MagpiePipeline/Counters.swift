@@ -27,9 +27,14 @@ public final class Counters: Sendable {
 
         public init() {}
 
-        public static let names = ["received", "archived", "processed", "skipped", "lost", "rejected", "not_archived", "low_space_warnings",
-                                   "refused_handshakes"]
-        public var all: [Int] { [received, archived, processed, skipped, lost, rejected, notArchived, lowSpaceWarnings, refusedHandshakes] }
+        /// Each counter's name (in files and logs) and field, in a fixed order.
+        static let fields: [(name: String, path: WritableKeyPath<Values, Int> & Sendable)] = [
+            ("received", \.received), ("archived", \.archived), ("processed", \.processed), ("skipped", \.skipped), ("lost", \.lost),
+            ("rejected", \.rejected), ("not_archived", \.notArchived), ("low_space_warnings", \.lowSpaceWarnings),
+            ("refused_handshakes", \.refusedHandshakes),
+        ]
+        public static let names = fields.map(\.name)
+        public var all: [Int] { Self.fields.map { self[keyPath: $0.path] } }
 
         /// The Prometheus name of each counter (`names` order): frames, then the output directory, then the stream.
         public static let metricNames = names.map { name in
@@ -62,14 +67,17 @@ public final class Counters: Sendable {
     /// Free bytes in the output directory's file system at the last check.
     public func setFreeBytes(_ bytes: Int64) { freeBytes.record(bytes) }
 
+    /// Applies `change` to the totals and the scan's counters, and exports what grew (per frame: no allocation).
     public func update(_ change: (inout Values) -> Void) {
         let (before, after) = state.withLock { state in
-            let before = state.totals.all
+            let before = state.totals
             change(&state.totals)
             change(&state.scan)
-            return (before, state.totals.all)
+            return (before, state.totals)
         }
-        for (counter, (old, new)) in zip(exported, zip(before, after)) where new > old { counter.increment(by: new - old) }
+        for (index, field) in Values.fields.enumerated() where after[keyPath: field.path] > before[keyPath: field.path] {
+            exported[index].increment(by: after[keyPath: field.path] - before[keyPath: field.path])
+        }
     }
 
     public var total: Values { state.withLock { $0.totals } }
