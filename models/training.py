@@ -87,6 +87,15 @@ class Budget:
                 yield order[i:i + size]
 
 
+def descend(optimizer, loss, clip=None):
+    """One optimizer step on `loss` (gradients clipped to norm `clip` if given)."""
+    optimizer.zero_grad()
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_([q for g in optimizer.param_groups for q in g["params"]], clip)
+    optimizer.step()
+
+
 def set_rate(optimizer, rate):
     for group in optimizer.param_groups:
         group["lr"] = rate

@@ -177,17 +177,13 @@ def main():
             net.nce(y, fake_x, net.F, net.G, net.H_Y, net.H_X, a.patches)
         idt = nnf.l1_loss(net.G(y), y) + nnf.l1_loss(net.F(x), x)
         loss_g = a.lambda_gan * gan + a.lambda_nce * nce + a.lambda_idt * idt
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
+        training.descend(opt_g, loss_g)
         # Discriminators: real against the generators' current outputs.
         for d in (net.D_X, net.D_Y):
             d.requires_grad_(True)
         loss_d = 0.5 * (lsgan(net.D_Y(y), True) + lsgan(net.D_Y(pool_y(fake_y)), False)
                         + lsgan(net.D_X(x), True) + lsgan(net.D_X(pool_x(fake_x)), False))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
+        training.descend(opt_d, loss_d)
         step += 1
         if step % a.eval_every == 0:
             val = validate()

@@ -106,9 +106,7 @@ def main():
         budget.cosine(optimizer, a.lr, a.lr_end)
         x, y = crops(native, sharp, idx, a.crop, generator, a.augment == "dihedral")
         loss = criterion(model(x), y, x)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        training.descend(optimizer, loss)
         step += 1
         if step % a.eval_every == 0:
             val = validate()

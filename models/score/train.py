@@ -51,10 +51,7 @@ def main():
     for idx in budget.batches(len(x), a.batch):
         budget.cosine(optimizer, a.lr, warmup=min(1.0, (step + 1) / 500))
         loss = diffusion.loss(model, augment(x[idx], size, a.scale_low, a.scale_high))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        training.descend(optimizer, loss, clip=1.0)
         step += 1
         decay = min(a.ema, (1 + step) / (10 + step))
         with torch.no_grad():

@@ -48,9 +48,7 @@ def main():
     for idx in budget.batches(len(inputs), a.batch):
         budget.cosine(optimizer, a.lr)
         loss = model.training_loss(inputs[idx], targets[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        training.descend(optimizer, loss)
         step += 1
         if step % a.eval_every == 0:
             snr = validate()

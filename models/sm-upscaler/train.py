@@ -91,9 +91,7 @@ def main():
         source = torch.where(use_noisy.reshape(-1, 1, 1, 1), source, label)
         # A dihedral turn moves the fine grid's first point; take every factor-th point from there.
         loss = criterion(model(coarse(source, a.factor)), label)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        training.descend(optimizer, loss)
         step += 1
         if step % a.eval_every == 0:
             full.load_state_dict(model.state_dict())
