@@ -43,6 +43,9 @@ public struct DaemonConfig: Sendable {
     public var models = "models/manifest.json"
     /// Frames waiting for processing; beyond it the oldest waiting foreground frame is skipped (and counted).
     public var queueLength = 64
+    /// After a scan whose live processing skipped frames: at most this many seconds to reconstruct
+    /// the whole scan again from its journal, so its file holds an image of every block; nil: off.
+    public var catchUpSeconds: Double? = 30
     /// host:port of the Prometheus text endpoint; "" for none.
     public var metricsListen = "127.0.0.1:9464"
     /// The file's own text, stored with every scan as provenance.
@@ -136,6 +139,11 @@ public struct DaemonConfig: Sendable {
         config.models = pipeline.models ?? config.models
         config.plan = try plan(pipeline, table: table, source: source)
         config.queueLength = try check(pipeline.queue, 1...1_000_000, "[pipeline] queue") ?? config.queueLength
+        switch pipeline.catchUpSeconds {
+        case .off?: config.catchUpSeconds = nil
+        case let .seconds(seconds)?: config.catchUpSeconds = try check(seconds, 0.1...86_400, "[pipeline] catch_up_seconds")
+        case nil: break
+        }
         config.metricsListen = metrics.listen ?? config.metricsListen
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
             throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
@@ -190,6 +198,7 @@ public struct DaemonConfig: Sendable {
         var stages: [String]?
         var models: String?
         var queue: Int?
+        var catchUpSeconds: SecondsOrOff?
         var background: String?
         var denoise: String?
         var denoiseModel: String?
@@ -201,9 +210,27 @@ public struct DaemonConfig: Sendable {
         var deblur: String?
         var deblurModel: String?
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case stages, models, queue
+            case stages, models, queue, catchUpSeconds = "catch_up_seconds"
             case background, denoise, denoiseModel = "denoise_model", reconstruct, systemMatrix = "system_matrix", lambda, iterations
             case scoreModel = "score_model", deblur, deblurModel = "deblur_model"
+        }
+    }
+
+    /// A number of seconds, or "off".
+    private enum SecondsOrOff: Decodable {
+        case seconds(Double), off
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let seconds = try? container.decode(Double.self) {
+                self = .seconds(seconds)
+            } else if let seconds = try? container.decode(Int.self) {
+                self = .seconds(Double(seconds))
+            } else if (try? container.decode(String.self)) == "off" {
+                self = .off
+            } else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a number of seconds or \"off\"")
+            }
         }
     }
 

@@ -94,9 +94,7 @@ final class IntakeService: Service {
             case let .scanStarted(start, parts):
                 var logger = service.logger
                 logger[metadataKey: DaemonLogHandler.scanKey] = "\(start.scanID)"
-                let factors = start.metadata.acquisition.receiver.dataConversionFactor.flatMap { $0 }
-                var open = OpenScan(startParts: parts, journalPath: newJournalPath(start.scanID), logger: logger,
-                                    conversion: NDArray(shape: [start.channels, 2], storage: factors))
+                var open = OpenScan(startParts: parts, journalPath: newJournalPath(start.scanID), logger: logger, conversion: start.conversion)
                 logger.info("started: \(start.framesPlanned) frames planned, \(start.channels) x \(start.samplesPerPeriod) \(start.sampleType.rawValue)")
                 let repairs = MetadataRepair.repair(start.metadata).1
                 if !repairs.isEmpty {
@@ -126,8 +124,8 @@ final class IntakeService: Service {
                 let now = DispatchTime.now().uptimeNanoseconds
                 if open.intake.frames == 0 { open.intake.first = now }
                 open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)
-                let item = Self.planItem(header, payload: payload, conversion: open.conversion,
-                                         ordinal: header.flags.background ? nil : open.foreground)
+                let item = PlanItem(frame: header.frame, shape: header.shape, sampleType: header.sampleType, payload: payload, conversion: open.conversion,
+                                    ordinal: header.flags.background ? nil : open.foreground, sentNs: header.sentNs)
                 if !header.flags.background { open.foreground += 1 }
                 let dropped = service.queue.push(.frame(item))
                 if dropped > 0 { counters.update { $0.skipped += dropped } }
@@ -192,15 +190,6 @@ final class IntakeService: Service {
                 let plannedMB = overflow ? "more than 9e12" : "\(planned / 1_000_000)"
                 logger.warning("\(free / 1_000_000) MB free in \(config.directory); the scan plans \(start.framesPlanned) frames (about \(plannedMB) MB with its journal), min_free_bytes is \(config.minFreeBytes / 1_000_000) MB")
             }
-        }
-
-        /// The frame's first period in physical units (the scan-start's conversion, validated C x 2).
-        private static func planItem(_ header: FrameHeader, payload: Data, conversion: NDArray<Double>, ordinal: Int?) -> PlanItem {
-            let (channels, samples) = (header.shape[1], header.shape[2])
-            var period = NDArray(shape: [1, channels, samples],
-                                 storage: StreamCodec.values(of: payload.prefix(channels * samples * header.sampleType.size), type: header.sampleType))
-            try? MeasuredFrames.convert(&period, conversion: conversion)
-            return PlanItem(frame: header.frame, foregroundOrdinal: ordinal, sentNs: header.sentNs, signals: period.reshaped([channels, samples]))
         }
     }
 

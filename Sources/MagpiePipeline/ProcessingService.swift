@@ -75,16 +75,69 @@ final class ProcessingService: Service {
             case let .end(closure, journal, scanCounters):
                 var values = scanCounters
                 values.processed = scan?.processed ?? 0
-                let images = scan?.images?.finish()
+                var images = scan?.images?.finish()
+                var catchUp: ScanWriter.CatchUp?
+                if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = config.catchUpSeconds {
+                    catchUp = self.catchUp(progress, journal: journal, live: images, runner: runner, seconds: seconds)
+                    if let complete = catchUp?.images {
+                        images?.remove()
+                        images = complete
+                    }
+                }
                 let provenance = images.map { PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: $0.frames) }
-                writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images,
-                                                      geometry: runner.geometry, provenance: provenance, latencies: scan?.latencies ?? []))
+                writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images, geometry: runner.geometry,
+                                                      provenance: provenance, latencies: scan?.latencies ?? [], catchUp: catchUp))
                 scan = nil
             case .stop:
                 logger.info("processing drained")
                 return
             }
         }
+    }
+
+    /// Catch-up: a scan whose live processing skipped frames goes through the plan again, whole and
+    /// in acquisition order, from its journal (so its images are `magpie reconstruct --plan-from`'s),
+    /// into a new spool. It gives up after `seconds`, or as soon as the next scan's work waits
+    /// (the live path comes first); the live images are kept then, and the file says so.
+    private func catchUp(_ progress: ScanProgress, journal: String, live: ImageSpool.Finished?, runner: PlanRunner,
+                         seconds: Double) -> ScanWriter.CatchUp {
+        let began = DispatchTime.now().uptimeNanoseconds
+        let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
+        let liveFrames = Set(live?.frames ?? [])
+        var spool: ImageSpool?
+        do {
+            let record = try ScanRecord(journal: journal)
+            let reader = try ScanJournal.Reader(path: journal)
+            let conversion = record.start.conversion
+            try runner.begin(progress.scan)
+            var ordinal = 0
+            for frame in record.frames {
+                if elapsed() > seconds || queue.hasWork {
+                    let why = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "the next scan's work came"
+                    spool?.remove()
+                    progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(why); the file keeps the \(liveFrames.count) live images (magpie reconstruct --plan-from completes it)")
+                    return ScanWriter.CatchUp(images: nil, live: liveFrames, note: "stopped at frame \(frame.index): \(why); the images are those made live")
+                }
+                let item = PlanItem(frame: frame.index, shape: record.start.frameShape, sampleType: record.start.sampleType,
+                                    payload: try record.payload(of: frame, reader: reader), conversion: conversion,
+                                    ordinal: frame.flags.background ? nil : ordinal, sentNs: 0)
+                if !frame.flags.background { ordinal += 1 }
+                guard let image = try runner.process(item)?.image else { continue }
+                if spool == nil {
+                    spool = try ImageSpool(path: (config.directory as NSString).appendingPathComponent(
+                        ".\(LogText.fileSafe(progress.scan.name))-catch-up-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)"), voxels: image.count)
+                }
+                try spool!.append(image.storage, frame: frame.index)
+            }
+        } catch {
+            spool?.remove()
+            progress.logger.error("catch-up failed: \(error); the file keeps the \(liveFrames.count) live images")
+            return ScanWriter.CatchUp(images: nil, live: liveFrames, note: "failed: \(error); the images are those made live")
+        }
+        let complete = spool?.finish()
+        let after = (complete?.frames ?? []).filter { !liveFrames.contains($0) }.count
+        progress.logger.info("caught up in \(String(format: "%.1f", elapsed())) s: \(complete?.count ?? 0) images, \(after) of them not made live")
+        return ScanWriter.CatchUp(images: complete, live: liveFrames, note: "complete: every image made again from the journal after the scan, \(after) not made live")
     }
 
     private func process(_ item: PlanItem, _ progress: inout ScanProgress, runner: PlanRunner) {

@@ -157,6 +157,20 @@ public struct ScanRecord {
         return repairs
     }
 
+    /// A frame's payload read back from the journal. The index was built from these records, each
+    /// decoded and validated then: only the payload is read again.
+    func payload(of frame: Frame, reader: ScanJournal.Reader) throws -> Data {
+        try Self.payload(of: frame, start: start, reader: reader)
+    }
+
+    private static func payload(of frame: Frame, start: ScanStart, reader: ScanJournal.Reader) throws -> Data {
+        let parts = try reader.record(at: frame.offset)
+        guard parts.count == 2, parts[1].count == start.frameShape.reduce(1, *) * start.sampleType.size else {
+            throw PipelineError.archive("\(reader.path): the record at byte \(frame.offset) is no longer the frame it was")
+        }
+        return parts[1]
+    }
+
     /// Frames per HDF5 chunk and per read from the journal: about 1 MiB.
     static func framesPerChunk(_ frameShape: [Int], elementSize: Int) -> Int {
         max(1, (1 << 20) / max(1, frameShape.reduce(1, *) * elementSize))
@@ -167,15 +181,8 @@ public struct ScanRecord {
         let reader = try ScanJournal.Reader(path: journal)
         let shape = start.frameShape, size = shape.reduce(1, *)
         let chunk = framesPerChunk(shape, elementSize: start.sampleType.size)
-        // The index was built from these records, each decoded and validated then: only the payload is read again.
         func payloads(_ slice: ArraySlice<Frame>) throws -> [Data] {
-            try slice.map { frame in
-                let parts = try reader.record(at: frame.offset)
-                guard parts.count == 2, parts[1].count == size * start.sampleType.size else {
-                    throw PipelineError.archive("\(journal): the record at byte \(frame.offset) is no longer the frame it was")
-                }
-                return parts[1]
-            }
+            try slice.map { try payload(of: $0, start: start, reader: reader) }
         }
         func append<T: HDF5Element & FixedWidthInteger>(_ type: T.Type) throws {
             let dataset = try hdf.createAppendable("/measurement/data", of: T.self, frameShape: shape, framesPerChunk: chunk)

@@ -24,6 +24,16 @@ public final class ScanWriter: Service {
         var provenance: PlanProvenance?
         /// Milliseconds from sending to image, per image.
         var latencies: [Double]
+        /// What catch-up did, when the live path skipped frames.
+        var catchUp: CatchUp?
+    }
+
+    /// The outcome of a scan's catch-up (ProcessingService): the complete images, or nil when it
+    /// stopped or failed; which frames were imaged live; one line for the file.
+    struct CatchUp: Sendable {
+        var images: ImageSpool.Finished?
+        var live: Set<Int>
+        var note: String
     }
 
     private let config: DaemonConfig
@@ -69,7 +79,7 @@ public final class ScanWriter: Service {
             }
             let path = try write(record, missing: closure.missing, status: closure.status, complete: closure.complete,
                                  reconstruction: reconstruction, images: reconstruction == nil ? nil : scan.images,
-                                 provenance: reconstruction == nil ? nil : scan.provenance, counters: scan.counters)
+                                 provenance: reconstruction == nil ? nil : scan.provenance, catchUp: scan.catchUp, counters: scan.counters)
             if let preview = config.previewPath, let geometry = scan.geometry, let newest = scan.images?.newest {
                 try? Preview.write(newest[...], size: geometry.size, to: preview)
             }
@@ -89,7 +99,8 @@ public final class ScanWriter: Service {
 
     /// Writes a scan's MDF file under a name no other file has; returns its path.
     private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, reconstruction: MDF.Reconstruction?,
-                       images: ImageSpool.Finished?, provenance: PlanProvenance?, counters values: Counters.Values?) throws -> String {
+                       images: ImageSpool.Finished?, provenance: PlanProvenance?, catchUp: CatchUp? = nil,
+                       counters values: Counters.Values?) throws -> String {
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)
         let base = "\(stamp)-\(LogText.fileSafe(record.start.scanID, limit: 8))"
@@ -107,6 +118,11 @@ public final class ScanWriter: Service {
             try hdf.write(status, to: "\(g)/status")
             try hdf.write(scalar: Int8(complete ? 1 : 0), to: "\(g)/complete")
             try provenance?.write(to: hdf)
+            if let catchUp, let provenance {
+                // Which images the live path made (1) and which catch-up made after the scan (0), in /reconstruction's order.
+                try hdf.write(catchUp.note, to: "\(PlanProvenance.group)/catchUp")
+                try hdf.write(NDArray(provenance.frames.map { Int8(catchUp.live.contains($0) ? 1 : 0) }), to: "\(PlanProvenance.group)/imageLive")
+            }
             if let values {
                 for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }
             }

@@ -68,4 +68,7 @@ final class WorkQueue: Sendable {
 
     /// Frames waiting.
     var frames: Int { state.withLock { $0.frames } }
+
+    /// Whether anything waits (catch-up gives way to the next scan's work).
+    var hasWork: Bool { state.withLock { !$0.items.isEmpty } }
 }

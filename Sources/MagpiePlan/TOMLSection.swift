@@ -20,7 +20,8 @@ public enum TOMLSection {
                 table[key.stringValue] = Double(table[key.stringValue]!.int!)
             } catch let error as DecodingError {
                 // TOMLKit reports a value of the wrong type as a missing key, or names its own types: probe for what the key takes.
-                if let key = Self.key(of: error), table[key] != nil, let expected = expectedType(of: key, in: table, T.self) {
+                if case .dataCorrupted = error {} else if let key = Self.key(of: error), table[key] != nil,
+                                                          let expected = expectedType(of: key, in: table, T.self) {
                     throw PlanError("\(name) \(key) must be \(expected)")
                 }
                 throw PlanError("\(name) \(describe(error))")

@@ -12,6 +12,18 @@ import Testing
         #expect(config.plan.steps.map(\.name) == ["background", "xspace"] && config.plan.step(BackgroundStep.self)?.mode == .preceding)
         #expect(config.previewPath == "/var/lib/magpie/latest.png")
         #expect(config.metricsListen == "127.0.0.1:9464")
+        #expect(config.catchUpSeconds == 30)
+    }
+
+    @Test func catchUpTakesSecondsOrOff() throws {
+        let base = "[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\n"
+        #expect(try DaemonConfig.parse(base + "catch_up_seconds = \"off\"").catchUpSeconds == nil)
+        #expect(try DaemonConfig.parse(base + "catch_up_seconds = 5").catchUpSeconds == 5)
+        #expect(try DaemonConfig.parse(base + "catch_up_seconds = 2.5").catchUpSeconds == 2.5)
+        for (value, words) in [("\"never\"", "must be a number of seconds or \"off\""), ("0", "catch_up_seconds = 0.0 is out of range")] {
+            let error = try #require(throws: PipelineError.self) { try DaemonConfig.parse(base + "catch_up_seconds = \(value)") }
+            #expect("\(error)".contains(words), "\(error)")
+        }
     }
 
     @Test func everyKey() throws {

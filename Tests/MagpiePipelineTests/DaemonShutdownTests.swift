@@ -22,10 +22,12 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    struct TimedOut: Error { let what: String }
+
     static func waitFor(_ what: String, seconds: Double = 30, _ condition: () -> Bool) async throws {
         let deadline = Date(timeIntervalSinceNow: seconds)
         while !condition() {
-            guard Date() < deadline else { throw PipelineError.archive("timed out waiting for \(what)") }
+            guard Date() < deadline else { throw TimedOut(what: what) }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -128,5 +128,65 @@ class LiveEqualsOffline(unittest.TestCase):
             self.assertEqual(len([line for line in result.stderr.splitlines() if "error" in line]), 1, result.stderr)
 
 
+class CatchUp(unittest.TestCase):
+    """A scan whose live path skipped frames (a queue of four frames, a denoiser on every frame,
+    frames sent as fast as they are taken) ends with an image of every foreground frame, equal to
+    `magpie reconstruct --plan-from`; with too small a budget, with the live images and a note."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="magpie-catch-up-")
+        cls.measurement = os.path.join(cls.dir, "m.mdf")
+        run("simulate", "measurement", "--preset", "openmpi-2d", "--frames", "150", "--background-frames", "4", "--snr", "30", "-o", cls.measurement)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def scan(self, catch_up):
+        """The daemon's file of the second of two scans (the first builds the x-space plan, which
+        takes the whole of a scan's 0.4 s in a debug build; from the second scan on it is cached)."""
+        directory = tempfile.mkdtemp(dir=self.dir)
+        plan = (f'[pipeline]\nstages = ["background", "denoise", "xspace"]\nmodels = "{MANIFEST}"\nqueue = 4\n'
+                f'catch_up_seconds = {catch_up}\n')
+        daemon = Daemon(directory, socket_kind="pull", bind=True, plan=plan).start()
+        try:
+            for count in (1, 2):
+                run("replay", self.measurement, "--socket", "push", "--connect", "--endpoint", daemon.endpoint, "--warmup", "0.3", "--rate", "max")
+                wait_for(lambda: len(daemon.files()) == count, 300, f"scan file {count}")
+            second = max(daemon.files(), key=os.path.getmtime)
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+        with h5py.File(second, "r") as f:
+            self.assertGreater(f["/_magpie/daemon/counters/skipped"][()], 0, "the live path skipped no frame: the test needs it to")
+            self.assertGreater(f["/_magpie/daemon/counters/processed"][()], 4, "the live path imaged no frame: the test needs it to")
+        return second, daemon.log()
+
+    def test_every_foreground_frame_is_imaged_as_offline(self):
+        live, log = self.scan(300)
+        self.assertIn("caught up in", log)
+        offline = os.path.join(self.dir, "offline.mdf")
+        run("reconstruct", live, "--plan-from", live, "--manifest", MANIFEST, "-o", offline)
+        with h5py.File(live, "r") as a, h5py.File(offline, "r") as b:
+            self.assertEqual(a["/reconstruction/data"].shape[0], 150)
+            self.assertEqual(a["/_magpie/reconstruction/imageFrames"][()].tolist(), b["/_magpie/reconstruction/imageFrames"][()].tolist())
+            x, y = a["/reconstruction/data"][()], b["/reconstruction/data"][()]
+            self.assertLess(np.abs(x - y).max() / np.abs(y).max(), 1e-5)
+            made_live = a["/_magpie/reconstruction/imageLive"][()]
+            self.assertEqual(len(made_live), 150)
+            self.assertGreater(made_live.sum(), 0)
+            self.assertLess(made_live.sum(), 150)
+            self.assertTrue(a["/_magpie/reconstruction/catchUp"][()].decode().startswith("complete"))
+
+    def test_a_budget_too_small_keeps_the_live_images_and_says_so(self):
+        live, log = self.scan(0.1)
+        self.assertIn("catch-up stopped", log)
+        with h5py.File(live, "r") as f:
+            images = f["/reconstruction/data"].shape[0]
+            self.assertTrue(0 < images < 150, images)   # the live images only
+            self.assertEqual(f["/_magpie/reconstruction/imageLive"][()].tolist(), [1] * images)
+            self.assertIn("budget (catch_up_seconds) ran out", f["/_magpie/reconstruction/catchUp"][()].decode())
+
+
 if __name__ == "__main__":
     unittest.main()
