@@ -24,7 +24,9 @@ import Testing
 
     struct TimedOut: Error { let what: String }
 
-    static func waitFor(_ what: String, seconds: Double = 30, _ condition: () -> Bool) async throws {
+    /// Generous: `swift test` runs suites in parallel, and CPU-bound ones hold the cooperative pool's
+    /// threads (two on a 2-core machine) for a minute or more, so the group's tasks may start late.
+    static func waitFor(_ what: String, seconds: Double = 300, _ condition: () -> Bool) async throws {
         let deadline = Date(timeIntervalSinceNow: seconds)
         while !condition() {
             guard Date() < deadline else { throw TimedOut(what: what) }
