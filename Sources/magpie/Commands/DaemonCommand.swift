@@ -9,14 +9,16 @@ struct DaemonCommand: AsyncParsableCommand {
         commandName: "daemon",
         abstract: "Receive scans from the scanner, archive, reconstruct and write one MDF per scan.",
         discussion: """
-            Subscribes (or pulls) magpie-stream v1 from [input] endpoint, writes every accepted frame
-            to the scan's journal in [output] directory before processing it, runs the reconstruction
-            plan of [pipeline] stages (the plan magpie reconstruct runs too; stages: \(PlanSteps.names.joined(separator: ", ")))
-            and writes each scan as an MDF file with its raw frames, images, the plan and provenance,
-            and counters. Journals left by a killed daemon become MDF files at the next start; one
-            that cannot is moved to quarantine/ (magpie recover). SIGTERM or SIGINT: stop intake,
-            finish the open scan as incomplete, drain, exit 0. Metrics are served as Prometheus text
-            on [metrics] listen. See systemd/magpie.toml for every key.
+            Subscribes (or pulls) magpie-stream v1 from [input] endpoint and writes every accepted frame to the scan's \
+            journal in [output] directory before processing it. Runs the reconstruction plan of [pipeline] stages (the \
+            plan magpie reconstruct runs too; stages: \(PlanSteps.names.joined(separator: ", "))) and writes each scan \
+            as an MDF file with its raw frames, images, the plan and its provenance, and counters. A scan whose live \
+            processing skipped frames is caught up from its journal at its end ([pipeline] catch_up_seconds).
+
+            Journals left by a killed daemon become MDF files at the next start; one that cannot is moved to \
+            quarantine/ (magpie recover). SIGTERM or SIGINT: intake stops, the open scan is finished as incomplete, \
+            processing drains, the last file is written, exit 0. Metrics are served as Prometheus text on [metrics] \
+            listen. systemd/magpie.toml documents every key.
 
             Example:
               magpie daemon --config /etc/magpie/magpie.toml
