@@ -10,14 +10,20 @@ public final class LearnedModel {
     /// The manifest's folder, which the entry's paths are relative to.
     public var folder: URL { URL(fileURLWithPath: manifestPath).deletingLastPathComponent() }
     public let module: TorchModule
+    /// Whether LibTorch's inference optimisation took (see `init`); why not, when it did not.
+    public private(set) var optimization: Result<Void, NeuralError> = .failure(.torch(model: "", message: "not asked for"))
 
     /// `name` from the manifest at `manifestPath`; `kind` is what the caller needs (e.g. "signal-denoiser").
-    public convenience init(named name: String, manifestPath: String, kind: String) throws {
+    public convenience init(named name: String, manifestPath: String, kind: String, optimized: Bool = false) throws {
         let manifest = try ModelManifest.load(manifestPath)
-        try self.init(entry: manifest.entry(named: name, manifestPath: manifestPath), manifestPath: manifestPath, kind: kind)
+        try self.init(entry: manifest.entry(named: name, manifestPath: manifestPath), manifestPath: manifestPath, kind: kind, optimized: optimized)
     }
 
-    public init(entry: ModelManifest.Entry, manifestPath: String, kind: String) throws {
+    /// `optimized`: freeze the module and apply LibTorch's inference passes (forward only); where
+    /// LibTorch cannot, the model runs as loaded. Off by default: measured on the committed models
+    /// it saves at most 12 % and makes the MSA-transformer 1.3 x slower (docs/BENCHMARKS.md,
+    /// `magpie bench models`), so the plan runs models as exported.
+    public init(entry: ModelManifest.Entry, manifestPath: String, kind: String, optimized: Bool = false) throws {
         let folder = URL(fileURLWithPath: manifestPath).deletingLastPathComponent()
         let file = folder.appendingPathComponent(entry.file).path
         guard entry.kind == kind else {
@@ -34,6 +40,14 @@ public final class LearnedModel {
         self.file = file
         self.manifestPath = manifestPath
         module = try TorchModule(path: file)
+        if optimized {
+            do {
+                try module.optimizeForInference()
+                optimization = .success(())
+            } catch let error as NeuralError {
+                optimization = .failure(error)
+            }
+        }
     }
 
     public var name: String { entry.name }

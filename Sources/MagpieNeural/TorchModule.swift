@@ -23,6 +23,13 @@ public final class TorchModule {
 
     deinit { tb_free(handle) }
 
+    /// Freezes the module and applies LibTorch's inference passes (torch.jit.optimize_for_inference);
+    /// afterwards only `forward` runs. On failure the module is left as loaded and the error says why.
+    public func optimizeForInference() throws {
+        let status = withErrorBuffer { tb_optimize_for_inference(handle, $0, $1) }
+        guard status.value == 0 else { throw NeuralError.torch(model: path, message: status.error) }
+    }
+
     /// `method` (default forward) on one Float32 tensor, without gradients. `capacity` bounds the
     /// output's element count (default: four times the input's, at least 65 536).
     public func run(_ input: NDArray<Float>, method: String = "forward", capacity: Int? = nil) throws -> NDArray<Float> {

@@ -85,6 +85,14 @@ TBModel *tb_load(const char *path, char *error, size_t error_size) {
     return result;
 }
 
+int tb_optimize_for_inference(TBModel *model, char *error, size_t error_size) {
+    return guarded(error, error_size, [&] {
+        // Freezes the parameters into the graph and applies LibTorch's inference passes (folding,
+        // fusion); the module keeps forward only.
+        model->module = torch::jit::optimize_for_inference(model->module);
+    });
+}
+
 void tb_free(TBModel *model) { delete model; }
 
 int tb_run(TBModel *model, const char *name, const float *input, const int64_t *shape, int rank,

@@ -8,11 +8,14 @@ let committedManifest = URL(fileURLWithPath: #filePath).deletingLastPathComponen
     .appendingPathComponent("../../models/manifest.json").standardizedFileURL.path
 
 @Suite struct CommittedModelTests {
-    @Test func everyCommittedModelReproducesItsExporterOutput() throws {
+    /// As exported (as the plan loads them) and frozen and optimised by LibTorch (`magpie bench
+    /// models` compares the two): both reproduce the exporter's output.
+    @Test(arguments: [false, true]) func everyCommittedModelReproducesItsExporterOutput(optimized: Bool) throws {
         let manifest = try ModelManifest.load(committedManifest)
         #expect(!manifest.models.isEmpty)
         for entry in manifest.models {
-            let model = try LearnedModel(entry: entry, manifestPath: committedManifest, kind: entry.kind)
+            let model = try LearnedModel(entry: entry, manifestPath: committedManifest, kind: entry.kind, optimized: optimized)
+            if optimized { #expect(throws: Never.self, "\(entry.name) is not optimised") { try model.optimization.get() } }
             let check = try #require(try model.checkData(), "\(entry.name) has no check data")
             let output = try model.run(check.input)
             #expect(output.shape == check.output.shape)

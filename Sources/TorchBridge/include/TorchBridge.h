@@ -23,6 +23,11 @@ int tb_threads(void);
 TBModel *tb_load(const char *path, char *error, size_t error_size);
 void tb_free(TBModel *model);
 
+/// torch.jit.optimize_for_inference on a loaded model: parameters frozen into the graph, LibTorch's
+/// inference passes applied; only forward remains (no training afterwards). 0 on success, the model
+/// unchanged otherwise.
+int tb_optimize_for_inference(TBModel *model, char *error, size_t error_size);
+
 /// Runs `method` (usually "forward") on one Float32 tensor of `shape` (row-major, `rank` <= 8)
 /// without gradients. The result must be a Float32 tensor of at most `capacity` elements: it is
 /// copied to `output`, its shape to `output_shape` and rank to `output_rank`. 0 on success.
