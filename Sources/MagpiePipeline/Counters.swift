@@ -75,9 +75,24 @@ public final class Counters: Sendable {
             change(&state.scan)
             return (before, state.totals)
         }
+        export(before, after)
+    }
+
+    private func export(_ before: Values, _ after: Values) {
         for (index, field) in Values.fields.enumerated() where after[keyPath: field.path] > before[keyPath: field.path] {
             exported[index].increment(by: after[keyPath: field.path] - before[keyPath: field.path])
         }
+    }
+
+    /// Applies `change` to the totals only: for what processing counts of a scan whose counters
+    /// intake may already have handed on (processing adds it to that scan's own values).
+    public func updateTotals(_ change: (inout Values) -> Void) {
+        let (before, after) = state.withLock { state in
+            let before = state.totals
+            change(&state.totals)
+            return (before, state.totals)
+        }
+        export(before, after)
     }
 
     public var total: Values { state.withLock { $0.totals } }

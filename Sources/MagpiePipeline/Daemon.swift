@@ -44,7 +44,7 @@ public final class Daemon: Sendable {
         let runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
         let factory = PrometheusMetricsFactory(registry: registry)
         counters = Counters(factory: factory)
-        let queue = WorkQueue(capacity: config.queueLength)
+        let queue = WorkQueue(capacity: config.queueLength, block: config.plan.step(AverageStep.self)?.effectiveFrames ?? 1)
         writer = ScanWriter(config: config, logger: logger, written: written)
         let processing = ProcessingService(config: config, runner: runner, queue: queue, counters: counters, writer: writer,
                                            logger: logger, factory: factory)

@@ -47,6 +47,8 @@ final class ProcessingService: Service {
         var images: ImageSpool?
         var spoolFailed = false
         var processed = 0
+        /// Frames dropped for newer blocks (WorkQueue), beyond those intake counted.
+        var skipped = 0
         var lastPreview = DispatchTime(uptimeNanoseconds: 0)
         var failures = 0
         /// Milliseconds from a frame's sending to its image, per reconstructed frame.
@@ -57,7 +59,11 @@ final class ProcessingService: Service {
         var scan: ScanProgress?
         while true {
             heartbeat.beat()
-            guard let work = queue.pop(timeout: 0.1) else { continue }
+            guard let (work, skipped) = queue.pop(timeout: 0.1) else { continue }
+            if skipped > 0 {
+                counters.updateTotals { $0.skipped += skipped }
+                scan?.skipped += skipped
+            }
             switch work {
             case let .begin(description, scanID):
                 var logger = self.logger
@@ -75,6 +81,7 @@ final class ProcessingService: Service {
             case let .end(closure, journal, scanCounters):
                 var values = scanCounters
                 values.processed = scan?.processed ?? 0
+                values.skipped += scan?.skipped ?? 0
                 var images = scan?.images?.finish()
                 var catchUp: ScanWriter.CatchUp?
                 if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = config.catchUpSeconds {
@@ -97,8 +104,9 @@ final class ProcessingService: Service {
 
     /// Catch-up: a scan whose live processing skipped frames goes through the plan again, whole and
     /// in acquisition order, from its journal (so its images are `magpie reconstruct --plan-from`'s),
-    /// into a new spool. It gives up after `seconds`, or as soon as the next scan's work waits
-    /// (the live path comes first); the live images are kept then, and the file says so.
+    /// into a new spool. It gives up after `seconds`, or as soon as work waits (the next scan's: the
+    /// live path comes first; or a shutdown: stopping stays prompt); the live images are kept then,
+    /// and the file says so.
     private func catchUp(_ progress: ScanProgress, journal: String, live: ImageSpool.Finished?, runner: PlanRunner,
                          seconds: Double) -> ScanWriter.CatchUp {
         let began = DispatchTime.now().uptimeNanoseconds
@@ -113,7 +121,7 @@ final class ProcessingService: Service {
             var ordinal = 0
             for frame in record.frames {
                 if elapsed() > seconds || queue.hasWork {
-                    let why = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "the next scan's work came"
+                    let why = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "work waits (the next scan's, or a shutdown)"
                     spool?.remove()
                     progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(why); the file keeps the \(liveFrames.count) live images (magpie reconstruct --plan-from completes it)")
                     return ScanWriter.CatchUp(images: nil, live: liveFrames, note: "stopped at frame \(frame.index): \(why); the images are those made live")
@@ -122,12 +130,12 @@ final class ProcessingService: Service {
                                     payload: try record.payload(of: frame, reader: reader), conversion: conversion,
                                     ordinal: frame.flags.background ? nil : ordinal, sentNs: 0)
                 if !frame.flags.background { ordinal += 1 }
-                guard let image = try runner.process(item)?.image else { continue }
+                guard let made = try runner.process(item), let image = made.image else { continue }
                 if spool == nil {
                     spool = try ImageSpool(path: (config.directory as NSString).appendingPathComponent(
                         ".\(LogText.fileSafe(progress.scan.name))-catch-up-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)"), voxels: image.count)
                 }
-                try spool!.append(image.storage, frame: frame.index)
+                try spool!.append(image.storage, frame: made.frame)   // a block's first frame
             }
         } catch {
             spool?.remove()

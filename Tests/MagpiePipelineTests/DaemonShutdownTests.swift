@@ -68,9 +68,11 @@ import Testing
         #expect(try hdf.info("/measurement/data").shape[0] == 25)
         #expect(try hdf.readString("/_magpie/daemon/status") == "incomplete: the daemon stopped before scan-end")
         #expect(try hdf.read("/_magpie/stream/missingFrameRanges", as: Int64.self).storage == [25, 39])
-        // Every frame was processed (none skipped: the queue was drained, not dropped) and imaged.
-        #expect(try hdf.readScalar("/_magpie/daemon/counters/processed", as: Int64.self) == 25)
-        #expect(try hdf.info("/reconstruction/data").shape[0] == 24)
+        // Every frame was processed live or skipped for a newer one (a shutdown does not wait for catch-up).
+        let processed = try hdf.readScalar("/_magpie/daemon/counters/processed", as: Int64.self)
+        let skipped = try hdf.readScalar("/_magpie/daemon/counters/skipped", as: Int64.self)
+        #expect(processed + skipped == 25)
+        #expect((1...24).contains(try hdf.info("/reconstruction/data").shape[0]))
         #expect(daemon.counters.total.lost == 15)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") }.isEmpty)
     }
