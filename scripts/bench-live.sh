@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The daemon's live path at the scanner's own rate: a 3000-frame openmpi-2d scan replayed at one
+# frame per drive cycle (1532 frames/s, PUSH -> PULL on loopback) through each chain, at average 1
+# and 10. Prints, per run, what the daemon logged: frames processed and skipped live, the
+# send-to-image latency (median, 99th percentile, images), and catch-up. With REVISION, the daemon
+# of that git revision, built beside, runs the same scans first (the peer).
+#   scripts/bench-live.sh [REVISION]
+source "$(dirname "$0")/prologue.sh"
+revision="${1:-}"
+build_release
+binaries=("$magpie")
+if [[ -n "$revision" ]]; then
+  peer_tree="/tmp/magpie-peer-$revision"
+  [[ -d "$peer_tree" ]] || git worktree add -f "$peer_tree" "$revision" >&2
+  (cd "$peer_tree" && swift build -c release --scratch-path "$peer_tree/.build-peer" >&2)
+  binaries=("$peer_tree/.build-peer/release/magpie" "$magpie")
+fi
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+endpoint="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
+"$magpie" simulate measurement --preset openmpi-2d --phantom shapes --frames 3000 --background-frames 20 --snr 30 -o "$work/m.mdf" >/dev/null
+
+run() {  # $1 binary, $2 stages, $3 average
+  rm -rf "$work/out"
+  local stages="$2" average=""
+  if [[ $3 -gt 1 ]]; then
+    stages="${stages/\"background\", /\"background\", \"average\", }"
+    average=$'\n[stage.average]\nframes = '"$3"
+  fi
+  printf '[input]\nendpoint = "%s"\nsocket = "pull"\nbind = true\n[output]\ndirectory = "%s"\n[pipeline]\nstages = %s\nmodels = "%s"%s\n[metrics]\nlisten = ""\n' \
+    "$endpoint" "$work/out" "$stages" "$PWD/models/manifest.json" "$average" > "$work/live.toml"
+  "$1" daemon --config "$work/live.toml" 2> "$work/log" &
+  local daemon=$!
+  for _ in $(seq 300); do grep -q "listening on" "$work/log" && break; sleep 0.1; done
+  grep -q "listening on" "$work/log" || { echo "the daemon did not start: $(cat "$work/log")"; return; }
+  "$magpie" replay "$work/m.mdf" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate realtime >/dev/null
+  for _ in $(seq 1200); do ls "$work"/out/*.mdf >/dev/null 2>&1 && break; sleep 0.1; done
+  kill -TERM $daemon; wait $daemon
+  local counts latency catchup
+  counts=$(grep -o "processed [0-9]*, skipped [0-9]*" "$work/log" | head -1)
+  latency=$(grep -o "latency median [0-9.]* ms, 99th percentile [0-9.]* ms, over [0-9]* images" "$work/log" | head -1)
+  catchup=$(grep -o "caught up in [0-9.]* s: [0-9]* images\|catch-up stopped after [0-9.]* s" "$work/log" | head -1)
+  echo "${counts:-?}; ${latency:-no live image}; ${catchup:-no catch-up}"
+}
+
+for chain in '["background", "xspace"]' '["background", "denoise", "xspace"]'; do
+  for average in 1 10; do
+    for binary in "${binaries[@]}"; do
+      label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
+      printf '%-40s average %-3s %-10s %s\n' "$chain" "$average" "$label:" "$(run "$binary" "$chain" "$average")"
+    done
+  done
+done
