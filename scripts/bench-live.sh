@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The daemon's live path at the scanner's own rate: a 3000-frame openmpi-2d scan replayed at one
 # frame per drive cycle (1532 frames/s, PUSH -> PULL on loopback) through each chain, at average 1
-# and 10. Prints, per run, what the daemon logged: frames processed and skipped live, the
-# send-to-image latency (median, 99th percentile, images), and catch-up. With REVISION, the daemon
-# of that git revision, built beside, runs the same scans first (the peer).
+# and 10; then x-space of two back-to-back openmpi-3d scans (220 frames at 46 frames/s), the
+# second one reported (the first builds the x-space plan). Prints, per run, what the daemon logged
+# of the reported scan: frames processed and skipped live, the send-to-image latency (median,
+# 99th percentile, images), and catch-up. With REVISION, the daemon of that git revision, built
+# beside, runs the same scans first (the peer).
 #   scripts/bench-live.sh [REVISION]
 source "$(dirname "$0")/prologue.sh"
 revision="${1:-}"
@@ -19,8 +21,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 endpoint="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
 "$magpie" simulate measurement --preset openmpi-2d --phantom shapes --frames 3000 --background-frames 20 --snr 30 -o "$work/m.mdf" >/dev/null
+"$magpie" simulate measurement --preset openmpi-3d --phantom dots --frames 216 --background-frames 4 --snr 30 -o "$work/m3d.mdf" >/dev/null
 
-run() {  # $1 binary, $2 stages, $3 average
+run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one), $5 scans (default 1)
   rm -rf "$work/out"
   local stages="$2" average=""
   if [[ $3 -gt 1 ]]; then
@@ -33,13 +36,16 @@ run() {  # $1 binary, $2 stages, $3 average
   local daemon=$!
   for _ in $(seq 300); do grep -q "listening on" "$work/log" && break; sleep 0.1; done
   grep -q "listening on" "$work/log" || { echo "the daemon did not start: $(cat "$work/log")"; return; }
-  "$magpie" replay "$work/m.mdf" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate realtime >/dev/null
-  for _ in $(seq 1200); do ls "$work"/out/*.mdf >/dev/null 2>&1 && break; sleep 0.1; done
+  local scans="${5:-1}"
+  for scan in $(seq "$scans"); do
+    "$magpie" replay "${4:-$work/m.mdf}" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate realtime >/dev/null
+    for _ in $(seq 1200); do [[ $(ls "$work"/out/*.mdf 2>/dev/null | wc -l) -ge $scan ]] && break; sleep 0.1; done
+  done
   kill -TERM $daemon; wait $daemon
   local counts latency catchup
-  counts=$(grep -o "processed [0-9]*, skipped [0-9]*" "$work/log" | head -1)
-  latency=$(grep -o "latency median [0-9.]* ms, 99th percentile [0-9.]* ms, over [0-9]* images" "$work/log" | head -1)
-  catchup=$(grep -o "caught up in [0-9.]* s: [0-9]* images\|catch-up stopped after [0-9.]* s" "$work/log" | head -1)
+  counts=$(grep -o "processed [0-9]*, skipped [0-9]*" "$work/log" | tail -1)
+  latency=$(grep -o "latency median [0-9.]* ms, 99th percentile [0-9.]* ms, over [0-9]* images" "$work/log" | tail -1)
+  catchup=$(grep "scan" "$work/log" | tail -4 | grep -o "caught up in [0-9.]* s: [0-9]* images\|catch-up stopped after [0-9.]* s" | tail -1)
   echo "${counts:-?}; ${latency:-no live image}; ${catchup:-no catch-up}"
 }
 
@@ -50,4 +56,8 @@ for chain in '["background", "xspace"]' '["background", "denoise", "xspace"]'; d
       printf '%-40s average %-3s %-10s %s\n' "$chain" "$average" "$label:" "$(run "$binary" "$chain" "$average")"
     done
   done
+done
+for binary in "${binaries[@]}"; do
+  label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
+  printf '%-40s average %-3s %-10s %s\n' "3D xspace, 2nd scan" 1 "$label:" "$(run "$binary" '["background", "xspace"]' 1 "$work/m3d.mdf" 2)"
 done
