@@ -52,6 +52,7 @@ let package = Package(
                                                  .product(name: "Metrics", package: "swift-metrics"),
                                                  .product(name: "Prometheus", package: "swift-prometheus"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                                  .product(name: "DequeModule", package: "swift-collections")]),
         .executableTarget(
             name: "magpie",

@@ -12,11 +12,12 @@ import ServiceLifecycle
 /// - metrics: the Prometheus endpoint (stopped last, so it answers while the daemon drains);
 /// - scan writer: journal + images -> MDF, retention; recovery of killed scans before the rest starts;
 /// - processing: the plan, on its own thread;
+/// - reload: SIGHUP reads the configuration again and hands processing the new plan;
 /// - intake: socket -> journal -> queue, on its own thread;
 /// - watchdog: systemd's WATCHDOG=1 while intake and processing go round (stopped first: STOPPING=1).
 ///
 /// SIGTERM or SIGINT: intake stops and closes the open scan as incomplete, processing drains the
-/// queue, the writer writes the last file, and `run` returns.
+/// queue, the writer writes the last file, and `run` returns. SIGHUP: a reload (`ReloadService`).
 public final class Daemon: Sendable {
     public let config: DaemonConfig
     public let counters: Counters
@@ -54,7 +55,8 @@ public final class Daemon: Sendable {
         let metrics = try config.metricsListen.isEmpty ? nil
             : MetricsService(address: MetricsAddress(config.metricsListen)!, registry: registry, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, watching: [intake.heartbeat, processing.heartbeat])
-        services = ([metrics, writer, processing, intake, watchdog] as [(any Service)?]).compactMap { $0 }.map {
+        let reload = ReloadService(config: config, processing: processing, logger: logger)
+        services = ([metrics, writer, processing, reload, intake, watchdog] as [(any Service)?]).compactMap { $0 }.map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }
     }

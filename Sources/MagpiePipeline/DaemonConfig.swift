@@ -50,6 +50,8 @@ public struct DaemonConfig: Sendable {
     public var metricsListen = "127.0.0.1:9464"
     /// The file's own text, stored with every scan as provenance.
     public var text = ""
+    /// The file it was read from (nil when parsed from text): what a reload (SIGHUP) reads again.
+    public var path: String?
 
     public init(endpoint: String, directory: String, plan: ReconstructionPlan? = nil) {
         self.endpoint = endpoint
@@ -69,7 +71,27 @@ public struct DaemonConfig: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError.config("cannot read \(path)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), source: path)
+        var config = try parse(String(decoding: data, as: UTF8.self), source: path)
+        config.path = path
+        return config
+    }
+
+    /// What a reload applies: the plan, its models and matrices, and catch_up_seconds. The rest
+    /// ([input], [output], [metrics], the queue's length) needs a restart: the names of what
+    /// differs from `other` there.
+    public func restartOnlyChanges(from other: DaemonConfig) -> [String] {
+        var changed: [String] = []
+        if (endpoint, socket, bind, highWaterMark, scanTimeout, maximumMessageBytes) != (other.endpoint, other.socket, other.bind, other.highWaterMark, other.scanTimeout, other.maximumMessageBytes)
+            || curveSecretKeyFile != other.curveSecretKeyFile || curveAllowedClientsFile != other.curveAllowedClientsFile {
+            changed.append("[input]")
+        }
+        if (directory, preview, minFreeBytes) != (other.directory, other.preview, other.minFreeBytes) || durability != other.durability
+            || keepDays != other.keepDays || keepBytes != other.keepBytes {
+            changed.append("[output]")
+        }
+        if queueLength != other.queueLength { changed.append("[pipeline] queue") }
+        if metricsListen != other.metricsListen { changed.append("[metrics]") }
+        return changed
     }
 
     public static func parse(_ text: String, source: String = "config") throws -> DaemonConfig {

@@ -17,25 +17,32 @@ final class ProcessingService: Service {
     private let counters: Counters
     private let writer: ScanWriter
     private let logger: Logger
-    /// The plan's steps, built once (models and matrices loaded and verified before listening);
-    /// used by the processing thread only, which holds the lock for each item.
-    private let runner: Mutex<PlanRunner>
+    /// The plan's steps (models and matrices loaded and verified before they get here) and the
+    /// config they came from: the processing thread takes it at start, and a reloaded one at the
+    /// next scan start.
+    private let incoming: Mutex<PlanHandOff?>
     private let frameTime: Metrics.Timer
     let heartbeat = Heartbeat()
 
     init(config: DaemonConfig, runner: consuming sending PlanRunner, queue: WorkQueue, counters: Counters, writer: ScanWriter,
          logger: Logger, factory: any MetricsFactory) {
         (self.config, self.queue, self.counters, self.writer, self.logger) = (config, queue, counters, writer, logger)
-        self.runner = Mutex(runner)
+        incoming = Mutex(PlanHandOff(ProcessingPlan(runner: runner, config: config)))
         frameTime = Metrics.Timer(label: "magpie_frame_processing_seconds", factory: factory)
     }
 
     func run() async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
-            try await DedicatedThread.run(name: "magpie-processing") { [self] in runner.withLock { process(with: $0) } }
+            try await DedicatedThread.run(name: "magpie-processing") { [self] in process() }
         } onCancelOrGracefulShutdown: { [queue] in
             queue.push(.stop)
         }
+    }
+
+    /// Hands processing a reloaded plan; it takes it at the next scan start (an open scan finishes
+    /// with the plan it began with).
+    func adopt(_ plan: PlanHandOff) {
+        incoming.withLock { $0 = plan }
     }
 
     /// A scan as processing sees it.
@@ -55,7 +62,8 @@ final class ProcessingService: Service {
         var latencies: [Double] = []
     }
 
-    private func process(with runner: PlanRunner) {
+    private func process() {
+        guard var plan = incoming.withLock({ $0.take() })?.take() else { return }
         var scan: ScanProgress?
         while true {
             heartbeat.beat()
@@ -66,6 +74,12 @@ final class ProcessingService: Service {
             }
             switch work {
             case let .begin(description, scanID):
+                if let reloaded = incoming.withLock({ $0.take() })?.take() {
+                    plan = reloaded
+                    queue.block = plan.config.plan.step(AverageStep.self)?.effectiveFrames ?? 1
+                    logger.info("the reloaded plan runs from this scan on: \(plan.config.plan.steps.map(\.name).joined(separator: ", "))")
+                }
+                let runner = plan.runner
                 var logger = self.logger
                 logger[metadataKey: DaemonLogHandler.scanKey] = "\(scanID)"
                 scan = ScanProgress(scan: description, logger: logger)
@@ -77,14 +91,15 @@ final class ProcessingService: Service {
                 }
             case let .frame(item):
                 // In place: a copy of the progress would copy its growing latency list for every frame.
-                if scan != nil { process(item, &scan!, runner: runner) }
+                if scan != nil { process(item, &scan!, runner: plan.runner) }
             case let .end(closure, journal, scanCounters):
                 var values = scanCounters
                 values.processed = scan?.processed ?? 0
                 values.skipped += scan?.skipped ?? 0
                 var images = scan?.images?.finish()
                 var catchUp: ScanWriter.CatchUp?
-                if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = config.catchUpSeconds {
+                let runner = plan.runner
+                if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = plan.config.catchUpSeconds {
                     catchUp = self.catchUp(progress, journal: journal, live: images, runner: runner, seconds: seconds)
                     if let complete = catchUp?.images {
                         images?.remove()
@@ -93,7 +108,8 @@ final class ProcessingService: Service {
                 }
                 let provenance = images.map { PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: $0.frames) }
                 writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images, geometry: runner.geometry,
-                                                      provenance: provenance, latencies: scan?.latencies ?? [], catchUp: catchUp))
+                                                      provenance: provenance, latencies: scan?.latencies ?? [], catchUp: catchUp,
+                                                      configText: plan.config.text))
                 scan = nil
             case .stop:
                 logger.info("processing drained")

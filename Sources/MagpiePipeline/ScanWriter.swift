@@ -26,6 +26,8 @@ public final class ScanWriter: Service {
         var latencies: [Double]
         /// What catch-up did, when the live path skipped frames.
         var catchUp: CatchUp?
+        /// The configuration the scan was processed under (a reload may have changed it).
+        var configText: String
     }
 
     /// The outcome of a scan's catch-up (ProcessingService): the complete images, or nil when it
@@ -79,7 +81,8 @@ public final class ScanWriter: Service {
             }
             let path = try write(record, missing: closure.missing, status: closure.status, complete: closure.complete,
                                  reconstruction: reconstruction, images: reconstruction == nil ? nil : scan.images,
-                                 provenance: reconstruction == nil ? nil : scan.provenance, catchUp: scan.catchUp, counters: scan.counters)
+                                 provenance: reconstruction == nil ? nil : scan.provenance, catchUp: scan.catchUp, configText: scan.configText,
+                                 counters: scan.counters)
             if let preview = config.previewPath, let geometry = scan.geometry, let newest = scan.images?.newest {
                 try? Preview.write(newest[...], size: geometry.size, to: preview)
             }
@@ -99,7 +102,7 @@ public final class ScanWriter: Service {
 
     /// Writes a scan's MDF file under a name no other file has; returns its path.
     private func write(_ record: ScanRecord, missing: [ClosedRange<Int>], status: String, complete: Bool, reconstruction: MDF.Reconstruction?,
-                       images: ImageSpool.Finished?, provenance: PlanProvenance?, catchUp: CatchUp? = nil,
+                       images: ImageSpool.Finished?, provenance: PlanProvenance?, catchUp: CatchUp? = nil, configText: String? = nil,
                        counters values: Counters.Values?) throws -> String {
         let stamp = MDF.timestamp(Date(timeIntervalSince1970: Double(record.start.timeNs) / 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "").prefix(15)
@@ -110,7 +113,7 @@ public final class ScanWriter: Service {
             attempt += 1
             path = (config.directory as NSString).appendingPathComponent("\(base)-\(attempt).mdf")
         }
-        let configText = config.text
+        let configText = configText ?? config.text
         try record.write(to: path, missing: missing, reconstruction: reconstruction, images: images) { hdf in
             let g = "/_magpie/daemon"
             try hdf.write("magpie \(MagpieVersion.string)", to: "\(g)/software")

@@ -30,15 +30,19 @@ final class WorkQueue: Sendable {
     }
 
     let capacity: Int
-    /// Foreground frames per block (the plan's averaging; 1 without).
-    let block: Int
+    /// Foreground frames per block (the plan's averaging; 1 without); a reloaded plan may change it.
+    private let blockFrames: Atomic<Int>
+    var block: Int {
+        get { blockFrames.load(ordering: .relaxed) }
+        set { blockFrames.store(max(1, newValue), ordering: .relaxed) }
+    }
     private let state = Mutex(State())
     /// Signalled once per push: a pop that wakes to an empty queue (its item was dropped) returns nil.
     private let pushed = DispatchSemaphore(value: 0)
 
     init(capacity: Int, block: Int = 1) {
         self.capacity = capacity
-        self.block = max(1, block)
+        blockFrames = Atomic(max(1, block))
     }
 
     /// Adds `work`; returns how many waiting frames were dropped to make room (0 or 1).
@@ -75,7 +79,7 @@ final class WorkQueue: Sendable {
             switch work {
             case let .frame(item):
                 state.frames -= 1
-                if let ordinal = item.foregroundOrdinal { state.current = ordinal / block }
+                if let ordinal = item.foregroundOrdinal { state.current = ordinal / self.block }
             case .begin, .end, .stop:
                 state.current = nil
             }
@@ -86,6 +90,7 @@ final class WorkQueue: Sendable {
     /// Drops the waiting foreground frames of the open scan whose block is older than the newest
     /// waiting block and is not the current one; returns how many.
     private func dropStaleBlocks(_ state: inout State) -> Int {
+        let block = self.block
         // The open scan's frames: up to the next scan boundary.
         let end = state.items.firstIndex { if case .frame = $0 { false } else { true } } ?? state.items.endIndex
         let blocks = state.items[..<end].compactMap { work -> Int? in

@@ -399,6 +399,40 @@ class DaemonEndToEnd(DaemonTestCase):
                 self.assertEqual(f["/_magpie/daemon/status"][()].decode(), "complete")
                 self.assertEqual(f["/measurement/data"].shape[0] + missing_count(f), 60)
 
+    def test_sighup_reloads_the_plan_between_scans(self):
+        daemon = self.daemon(socket_kind="pull", bind=True)
+        with open(daemon.config) as handle:
+            original = handle.read()
+
+        def reload(config_text, expected):
+            with open(daemon.config, "w") as handle:
+                handle.write(config_text)
+            before = daemon.log().count("SIGHUP")
+            daemon.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: daemon.log().count("SIGHUP") > before and expected in daemon.log().split("SIGHUP")[-1], 60, expected)
+
+        def scan(count):
+            result = publish(daemon.endpoint, "--preset", "openmpi-1d", "--frames", "8", "--background-frames", "4", "--rate", "max")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            wait_for(lambda: len(daemon.files()) == count, 120, f"scan file {count}")
+            with h5py.File(max(daemon.files(), key=os.path.getmtime), "r") as f:
+                return f["/_magpie/reconstruction/plan"][()].decode(), f["/_magpie/daemon/config"][()].decode()
+
+        averaging = original.replace('[pipeline]\nreconstruct = "xspace"\n',
+                                     '[pipeline]\nstages = ["background", "average", "xspace"]\n[stage.average]\nframes = 2\n')
+        self.assertNotEqual(averaging, original)
+        reload(averaging, "reloaded: stages background, average, xspace")
+        plan, config = scan(1)
+        self.assertIn('"frames":2', plan)
+        self.assertIn("frames = 2", config)
+        # A plan that cannot be built is refused; the daemon goes on with the one it runs.
+        reload(averaging.replace('stages = ["background", "average", "xspace"]', 'stages = ["xspace", "denoise"]'), "reload refused")
+        # Settings outside the plan are said to need a restart.
+        reload(averaging.replace("[output]\n", '[output]\npreview = ""\n'), "[output] changed")
+        plan, _ = scan(2)
+        self.assertIn('"frames":2', plan)
+        self.assertEqual(daemon.stop(), 0, daemon.log())
+
     def test_systemd_notifications(self):
         path = os.path.join(self.dir, "notify.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
