@@ -100,7 +100,8 @@ final class ProcessingService: Service {
                 var catchUp: ScanWriter.CatchUp?
                 let runner = plan.runner
                 if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = plan.config.catchUpSeconds {
-                    catchUp = self.catchUp(progress, journal: journal, live: images, runner: runner, seconds: seconds)
+                    catchUp = self.catchUp(progress, journal: journal, live: images, runner: runner, seconds: seconds,
+                                           block: plan.config.plan.step(AverageStep.self)?.effectiveFrames ?? 1)
                     if let complete = catchUp?.images {
                         images?.remove()
                         images = complete
@@ -124,13 +125,18 @@ final class ProcessingService: Service {
     /// live path comes first; or a shutdown: stopping stays prompt); the live images are kept then,
     /// and the file says so.
     private func catchUp(_ progress: ScanProgress, journal: String, live: ImageSpool.Finished?, runner: PlanRunner,
-                         seconds: Double) -> ScanWriter.CatchUp {
+                         seconds: Double, block: Int) -> ScanWriter.CatchUp {
         let began = DispatchTime.now().uptimeNanoseconds
         let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
         let liveFrames = Set(live?.frames ?? [])
         var spool: ImageSpool?
         do {
             let record = try ScanRecord(journal: journal)
+            /// The first frame of each whole foreground block the live path did not image: what the file lists when catch-up stops.
+            func notImaged() -> [Int] {
+                let foreground = record.frames.filter { !$0.flags.background }
+                return stride(from: 0, to: foreground.count - block + 1, by: block).map { foreground[$0].index }.filter { !liveFrames.contains($0) }
+            }
             let reader = try ScanJournal.Reader(path: journal)
             let conversion = record.start.conversion
             try runner.begin(progress.scan)
@@ -140,7 +146,8 @@ final class ProcessingService: Service {
                     let why = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "work waits (the next scan's, or a shutdown)"
                     spool?.remove()
                     progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(why); the file keeps the \(liveFrames.count) live images (magpie reconstruct --plan-from completes it)")
-                    return ScanWriter.CatchUp(images: nil, live: liveFrames, note: "stopped at frame \(frame.index): \(why); the images are those made live")
+                    return ScanWriter.CatchUp(images: nil, live: liveFrames, notImaged: notImaged(),
+                                              note: "stopped at frame \(frame.index): \(why); the images are those made live")
                 }
                 let item = PlanItem(frame: frame.index, shape: record.start.frameShape, sampleType: record.start.sampleType,
                                     payload: try record.payload(of: frame, reader: reader), conversion: conversion,
@@ -156,12 +163,13 @@ final class ProcessingService: Service {
         } catch {
             spool?.remove()
             progress.logger.error("catch-up failed: \(error); the file keeps the \(liveFrames.count) live images")
-            return ScanWriter.CatchUp(images: nil, live: liveFrames, note: "failed: \(error); the images are those made live")
+            return ScanWriter.CatchUp(images: nil, live: liveFrames, notImaged: [], note: "failed: \(error); the images are those made live")
         }
         let complete = spool?.finish()
         let after = (complete?.frames ?? []).filter { !liveFrames.contains($0) }.count
         progress.logger.info("caught up in \(String(format: "%.1f", elapsed())) s: \(complete?.count ?? 0) images, \(after) of them not made live")
-        return ScanWriter.CatchUp(images: complete, live: liveFrames, note: "complete: every image made again from the journal after the scan, \(after) not made live")
+        return ScanWriter.CatchUp(images: complete, live: liveFrames, notImaged: [],
+                                  note: "complete: every image made again from the journal after the scan, \(after) not made live")
     }
 
     private func process(_ item: PlanItem, _ progress: inout ScanProgress, runner: PlanRunner) {

@@ -31,10 +31,12 @@ public final class ScanWriter: Service {
     }
 
     /// The outcome of a scan's catch-up (ProcessingService): the complete images, or nil when it
-    /// stopped or failed; which frames were imaged live; one line for the file.
+    /// stopped or failed; which frames were imaged live; when it stopped, the first frame of each
+    /// block left without an image (`magpie reconstruct --plan-from` makes them); one line for the file.
     struct CatchUp: Sendable {
         var images: ImageSpool.Finished?
         var live: Set<Int>
+        var notImaged: [Int]
         var note: String
     }
 
@@ -125,6 +127,9 @@ public final class ScanWriter: Service {
                 // Which images the live path made (1) and which catch-up made after the scan (0), in /reconstruction's order.
                 try hdf.write(catchUp.note, to: "\(PlanProvenance.group)/catchUp")
                 try hdf.write(NDArray(provenance.frames.map { Int8(catchUp.live.contains($0) ? 1 : 0) }), to: "\(PlanProvenance.group)/imageLive")
+                if !catchUp.notImaged.isEmpty {
+                    try hdf.write(NDArray(catchUp.notImaged.map(Int64.init)), to: "\(PlanProvenance.group)/notImagedBlocks")
+                }
             }
             if let values {
                 for (name, value) in zip(Counters.Values.names, values.all) { try hdf.write(scalar: Int64(value), to: "\(g)/counters/\(name)") }

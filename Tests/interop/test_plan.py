@@ -185,6 +185,10 @@ class CatchUp(unittest.TestCase):
             images = f["/reconstruction/data"].shape[0]
             self.assertTrue(0 < images < 150, images)   # the live images only
             self.assertEqual(f["/_magpie/reconstruction/imageLive"][()].tolist(), [1] * images)
+            # The blocks left without an image are listed by their first frame: the rest of the 150.
+            missing = f["/_magpie/reconstruction/notImagedBlocks"][()].tolist()
+            self.assertEqual(len(missing), 150 - images)
+            self.assertFalse(set(missing) & set(f["/_magpie/reconstruction/imageFrames"][()].tolist()))
             self.assertIn("budget (catch_up_seconds) ran out", f["/_magpie/reconstruction/catchUp"][()].decode())
 
 
