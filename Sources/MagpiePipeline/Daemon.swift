@@ -45,7 +45,8 @@ public final class Daemon: Sendable {
         let runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
         let factory = PrometheusMetricsFactory(registry: registry)
         counters = Counters(factory: factory)
-        let queue = WorkQueue(capacity: config.queueLength, block: config.plan.step(AverageStep.self)?.effectiveFrames ?? 1)
+        let queue = WorkQueue(capacity: config.queueLength, block: config.plan.step(AverageStep.self)?.effectiveFrames ?? 1,
+                              takesFrames: config.plan.method != nil)
         writer = ScanWriter(config: config, logger: logger, written: written)
         let processing = ProcessingService(config: config, runner: runner, queue: queue, counters: counters, writer: writer,
                                            logger: logger, factory: factory)
@@ -55,7 +56,7 @@ public final class Daemon: Sendable {
         let metrics = try config.metricsListen.isEmpty ? nil
             : MetricsService(address: MetricsAddress(config.metricsListen)!, registry: registry, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, watching: [intake.heartbeat, processing.heartbeat])
-        let reload = ReloadService(config: config, processing: processing, logger: logger)
+        let reload = ReloadService(config: config, processing: processing, queue: queue, logger: logger)
         services = ([metrics, writer, processing, reload, intake, watchdog] as [(any Service)?]).compactMap { $0 }.map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }

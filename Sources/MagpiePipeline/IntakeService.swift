@@ -124,6 +124,10 @@ final class IntakeService: Service {
                 let now = DispatchTime.now().uptimeNanoseconds
                 if open.intake.frames == 0 { open.intake.first = now }
                 open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)
+                guard service.queue.takesFrames else {   // archive only: the plan makes no images
+                    if !header.flags.background { open.foreground += 1 }
+                    return
+                }
                 let item = PlanItem(frame: header.frame, shape: header.shape, sampleType: header.sampleType, payload: payload, conversion: open.conversion,
                                     ordinal: header.flags.background ? nil : open.foreground, sentNs: header.sentNs)
                 if !header.flags.background { open.foreground += 1 }

@@ -77,6 +77,7 @@ final class ProcessingService: Service {
                 if let reloaded = incoming.withLock({ $0.take() })?.take() {
                     plan = reloaded
                     queue.block = plan.config.plan.step(AverageStep.self)?.effectiveFrames ?? 1
+                    queue.takesFrames = plan.config.plan.method != nil
                     logger.info("the reloaded plan runs from this scan on: \(plan.config.plan.steps.map(\.name).joined(separator: ", "))")
                 }
                 let runner = plan.runner
@@ -99,7 +100,8 @@ final class ProcessingService: Service {
                 var images = scan?.images?.finish()
                 var catchUp: ScanWriter.CatchUp?
                 let runner = plan.runner
-                if let progress = scan, progress.enabled, values.skipped > 0, let journal, let seconds = plan.config.catchUpSeconds {
+                if let progress = scan, progress.enabled, values.skipped > 0, runner.imageMaker != nil, let journal,
+                   let seconds = plan.config.catchUpSeconds {
                     catchUp = self.catchUp(progress, journal: journal, live: images, runner: runner, seconds: seconds,
                                            block: plan.config.plan.step(AverageStep.self)?.effectiveFrames ?? 1)
                     if let complete = catchUp?.images {

@@ -12,10 +12,11 @@ import UnixSignals
 final class ReloadService: Service {
     private let config: DaemonConfig
     private let processing: ProcessingService
+    private let queue: WorkQueue
     private let logger: Logger
 
-    init(config: DaemonConfig, processing: ProcessingService, logger: Logger) {
-        (self.config, self.processing, self.logger) = (config, processing, logger)
+    init(config: DaemonConfig, processing: ProcessingService, queue: WorkQueue, logger: Logger) {
+        (self.config, self.processing, self.queue, self.logger) = (config, processing, queue, logger)
     }
 
     func run() async throws {
@@ -40,6 +41,8 @@ final class ReloadService: Service {
                 PlanHandOff(ProcessingPlan(runner: try PlanRunner(new.plan, context: PlanContext(manifest: new.models)), config: new))
             }
             processing.adopt(plan)
+            // Frames from now on when the new plan makes images (the open scan's come too; its old plan takes them).
+            if new.plan.method != nil { queue.takesFrames = true }
             logger.info("reloaded: stages \(new.plan.steps.map(\.name).joined(separator: ", ")) from the next scan on")
         } catch {
             logger.error("reload refused, the running plan stays: \(error)")

@@ -40,9 +40,18 @@ final class WorkQueue: Sendable {
     /// Signalled once per push: a pop that wakes to an empty queue (its item was dropped) returns nil.
     private let pushed = DispatchSemaphore(value: 0)
 
-    init(capacity: Int, block: Int = 1) {
+    /// Whether frames are wanted at all: not while the plan makes no images (archive only), when
+    /// intake neither converts nor queues them and processing sees only scan boundaries.
+    private let framesWanted: Atomic<Bool>
+    var takesFrames: Bool {
+        get { framesWanted.load(ordering: .relaxed) }
+        set { framesWanted.store(newValue, ordering: .relaxed) }
+    }
+
+    init(capacity: Int, block: Int = 1, takesFrames: Bool = true) {
         self.capacity = capacity
         blockFrames = Atomic(max(1, block))
+        framesWanted = Atomic(takesFrames)
     }
 
     /// Adds `work`; returns how many waiting frames were dropped to make room (0 or 1).

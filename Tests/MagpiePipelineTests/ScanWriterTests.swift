@@ -39,7 +39,7 @@ import Testing
         var counters = Counters.Values()
         (counters.received, counters.archived, counters.processed) = (5, 5, 4)
         writer.write(ScanWriter.FinishedScan(closure: ScanClosure(scanID: "w1", complete: true, status: "complete", missing: []), journal: journal,
-                                             counters: counters, images: spool.finish(), geometry: geometry, provenance: nil, latencies: [1, 2, 3]))
+                                             counters: counters, images: spool.finish(), geometry: geometry, provenance: nil, latencies: [1, 2, 3], configText: "[input]"))
 
         let written = paths.withLock { $0 }
         #expect(written.count == 1)
@@ -49,6 +49,7 @@ import Testing
         #expect(try file.info("/reconstruction/data").shape == [4, 4, 1])
         #expect(try file.read("/reconstruction/data", as: Float.self).storage[4] == 1)
         #expect(try file.readString("/_magpie/daemon/status") == "complete")
+        #expect(try file.readString("/_magpie/daemon/config") == "[input]")   // the configuration the scan ran under
         #expect(try file.readScalar("/_magpie/daemon/counters/processed", as: Int64.self) == 4)
         // The journal and the spool are gone once the file is written.
         #expect(!FileManager.default.fileExists(atPath: journal))
@@ -61,7 +62,7 @@ import Testing
         let writer = try writer(log)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         writer.write(ScanWriter.FinishedScan(closure: ScanClosure(scanID: "none", complete: false, status: "incomplete", missing: [0...3]),
-                                             journal: nil, counters: Counters.Values(), images: nil, geometry: nil, provenance: nil, latencies: []))
+                                             journal: nil, counters: Counters.Values(), images: nil, geometry: nil, provenance: nil, latencies: [], configText: ""))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
         #expect(log.all.contains { $0.contains("nothing archived") && $0.contains("no file written") })
     }
