@@ -51,7 +51,10 @@ with h5py.File(sys.argv[1], "r") as live, h5py.File(sys.argv[2], "r") as offline
     fa, fb = live["/_magpie/reconstruction/imageFrames"][()].tolist(), offline["/_magpie/reconstruction/imageFrames"][()].tolist()
     index = {f: i for i, f in enumerate(fb)}
     worst = max(np.abs(a[i] - b[index[f]]).max() / np.abs(b[index[f]]).max() for i, f in enumerate(fa))
-    print(f"{len(fa)} live images, {len(fb)} offline; largest relative difference of a live image from its offline twin: {worst:.1e}")
+    group = live["/_magpie/reconstruction"]
+    made_live = int(group["imageLive"][()].sum()) if "imageLive" in group else len(fa)
+    print(f"the daemon's file: {len(fa)} images ({made_live} made live, {len(fa) - made_live} by catch-up after the scan); "
+          f"offline: {len(fb)}; largest relative difference of a daemon image from its offline twin: {worst:.1e}")
 PY
 echo
 echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), offline.mdf, daemon.log"
