@@ -7,6 +7,18 @@ import os
 
 import torch
 
+MODELS = os.path.dirname(os.path.abspath(__file__))
+
+
+def add_export_arguments(parser, folder):
+    """What every exporter takes: the checkpoint, --name, --data (the commands that wrote the
+    training data), --manifest and --version."""
+    parser.add_argument("checkpoint", help="from the kind's train.py")
+    parser.add_argument("--name", required=True, help="the model's name in the manifest")
+    parser.add_argument("--data", default=f"models/{folder}/datasets.sh", help="the commands that wrote the training data")
+    parser.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
+    parser.add_argument("--version", type=int, default=1)
+
 
 def save_module(module, manifest_path, folder, name):
     """Saves a scripted or traced module as FOLDER/NAME.pt beside the manifest; returns the module

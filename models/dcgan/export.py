@@ -18,22 +18,18 @@ from train import compare, load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
-    p.add_argument("--name", required=True)
+    add_export_arguments(p, "dcgan")
     p.add_argument("--scanner", default="dcgan-paper-3T")
     p.add_argument("--weights", choices=["last", "best"], default="last",
                    help="G's last weights or those with the best validation SSIM")
     p.add_argument("--tile", type=int, help="run G on tiles of this many pixels (default: the training crop; 0: whole images)")
     p.add_argument("--test", nargs="+", required=True)
-    p.add_argument("--data", default="models/dcgan/datasets.sh", help="the commands that wrote the training data")
-    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
-    p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
     torch.set_num_threads(2)

@@ -20,7 +20,7 @@ from train import load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from image_metrics import mean_psnr_ssim  # noqa: E402
-from manifest import add_entry, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, MDTA-LCA x 3 at 1/2 scale",
@@ -48,13 +48,9 @@ def evaluate(module, path):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
-    p.add_argument("--name", required=True)
+    add_export_arguments(p, "msa")
     p.add_argument("--scanner", default="deblur-paper-3T")
     p.add_argument("--test", nargs="+", required=True)
-    p.add_argument("--data", default="models/msa/datasets.sh", help="the commands that wrote the training data")
-    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
-    p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
     missing = [t for t in a.test if not os.path.isfile(t)]

@@ -17,7 +17,7 @@ from model import Denoiser
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 
@@ -31,12 +31,9 @@ def evaluate(model, x, y, clean):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
-    p.add_argument("--name", required=True)
+    add_export_arguments(p, "signal-denoiser")
     p.add_argument("--scanner", required=True)
     p.add_argument("--test", nargs="+", required=True)
-    p.add_argument("--data", default="", help="the commands that wrote the training data")
-    p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
     ckpt = load_checkpoint(a.checkpoint)
@@ -44,7 +41,7 @@ def main():
     model = Denoiser(recipe["features"], recipe["dropout"], recipe["alpha"], recipe["beta"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    loaded, file = save_module(torch.jit.script(model), os.path.join(MODELS, "manifest.json"), "signal-denoiser", a.name)
+    loaded, file = save_module(torch.jit.script(model), a.manifest, "signal-denoiser", a.name)
 
     x, y, clean = load(a.test)
     samples = x.shape[-1]
@@ -63,7 +60,7 @@ def main():
             "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}
     entry = {"name": a.name, "kind": "signal-denoiser", "file": file, "version": a.version,
              "input": spec, "output": spec, "scanner": a.scanner, "training": training, "metrics": metrics}
-    add_entry(os.path.join(MODELS, "manifest.json"), entry, check_input, check_output)
+    add_entry(a.manifest, entry, check_input, check_output)
     print(json.dumps(metrics, indent=1))
 
 

@@ -18,7 +18,7 @@ from train import coarse, evaluate, load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 LOSSES = {"fsc": "FSC loss (SSIM_AD x l1, eq. 9-13)", "l1": "plain l1 (the ablation)"}
@@ -26,13 +26,9 @@ LOSSES = {"fsc": "FSC loss (SSIM_AD x l1, eq. 9-13)", "l1": "plain l1 (the ablat
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
-    p.add_argument("--name", required=True)
+    add_export_arguments(p, "sm-upscaler")
     p.add_argument("--val", required=True, help="the check image comes from here")
     p.add_argument("--test", required=True)
-    p.add_argument("--data", default="models/sm-upscaler/datasets.sh", help="the commands that wrote the training data")
-    p.add_argument("--manifest", default=os.path.join(MODELS, "manifest.json"))
-    p.add_argument("--version", type=int, default=1)
     a = p.parse_args()
 
     torch.set_num_threads(2)
