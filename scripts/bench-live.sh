@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The daemon's live path at the scanner's own rate: a 3000-frame openmpi-2d scan replayed at one
 # frame per drive cycle (1532 frames/s, PUSH -> PULL on loopback) through each chain, at average 1
-# and 10; then x-space of two back-to-back openmpi-3d scans (220 frames at 46 frames/s), the
+# and 10 (x-space, denoise + x-space, and each followed by MSA deblurring); then x-space of two
+# back-to-back openmpi-3d scans (220 frames at 46 frames/s), the
 # second one reported (the first builds the x-space plan). Prints, per run, what the daemon logged
 # of the reported scan: frames processed and skipped live, the send-to-image latency (median,
 # 99th percentile, images), and catch-up. With REVISION, the daemon of that git revision, built
@@ -23,7 +24,7 @@ endpoint="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
 "$magpie" simulate measurement --preset openmpi-2d --phantom shapes --frames 3000 --background-frames 20 --snr 30 -o "$work/m.mdf" >/dev/null
 "$magpie" simulate measurement --preset openmpi-3d --phantom dots --frames 216 --background-frames 4 --snr 30 -o "$work/m3d.mdf" >/dev/null
 
-run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one), $5 scans (default 1)
+run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one), $5 scans (default 1), $6 more [stage.*] tables
   rm -rf "$work/out"
   local stages="$2" average=""
   if [[ $3 -gt 1 ]]; then
@@ -31,14 +32,15 @@ run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one)
     average=$'\n[stage.average]\nframes = '"$3"
   fi
   printf '[input]\nendpoint = "%s"\nsocket = "pull"\nbind = true\n[output]\ndirectory = "%s"\n[pipeline]\nstages = %s\nmodels = "%s"%s\n[metrics]\nlisten = ""\n' \
-    "$endpoint" "$work/out" "$stages" "$PWD/models/manifest.json" "$average" > "$work/live.toml"
+    "$endpoint" "$work/out" "$stages" "$PWD/models/manifest.json" "$average${6:+$'\n'$6}" > "$work/live.toml"
   "$1" daemon --config "$work/live.toml" 2> "$work/log" &
   local daemon=$!
   for _ in $(seq 300); do grep -q "listening on" "$work/log" && break; sleep 0.1; done
   grep -q "listening on" "$work/log" || { echo "the daemon did not start: $(cat "$work/log")"; return; }
   local scans="${5:-1}"
   for scan in $(seq "$scans"); do
-    "$magpie" replay "${4:-$work/m.mdf}" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate realtime >/dev/null
+    local measurement="${4:-}"
+  "$magpie" replay "${measurement:-$work/m.mdf}" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate realtime >/dev/null
     for _ in $(seq 1200); do [[ $(ls "$work"/out/*.mdf 2>/dev/null | wc -l) -ge $scan ]] && break; sleep 0.1; done
   done
   kill -TERM $daemon; wait $daemon
@@ -49,14 +51,21 @@ run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one)
   echo "${counts:-?}; ${latency:-no live image}; ${catchup:-no catch-up}"
 }
 
-for chain in '["background", "xspace"]' '["background", "denoise", "xspace"]'; do
+# MAGPIE_BENCH_CHAINS=msa: only the chains that end in the MSA-transformer.
+chains=('["background", "xspace"]' '["background", "denoise", "xspace"]'
+        '["background", "xspace", "deblur"]' '["background", "denoise", "xspace", "deblur"]')
+[[ "${MAGPIE_BENCH_CHAINS:-}" == msa ]] && chains=("${chains[@]:2}")
+for chain in "${chains[@]}"; do
+  tables=""
+  [[ "$chain" == *deblur* ]] && tables=$'[stage.deblur]\nmethod = "msa"'
   for average in 1 10; do
     for binary in "${binaries[@]}"; do
       label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
-      printf '%-40s average %-3s %-10s %s\n' "$chain" "$average" "$label:" "$(run "$binary" "$chain" "$average")"
+      printf '%-48s average %-3s %-10s %s\n' "$chain" "$average" "$label:" "$(run "$binary" "$chain" "$average" "" 1 "$tables")"
     done
   done
 done
+[[ "${MAGPIE_BENCH_CHAINS:-}" == msa ]] && exit 0
 for binary in "${binaries[@]}"; do
   label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
   printf '%-40s average %-3s %-10s %s\n' "3D xspace, 2nd scan" 1 "$label:" "$(run "$binary" '["background", "xspace"]' 1 "$work/m3d.mdf" 2)"
