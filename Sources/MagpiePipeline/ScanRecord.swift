@@ -132,9 +132,9 @@ public struct ScanRecord {
             file.reconstruction = reconstruction
         }
         let ordered = order.map { frames[$0] }
-        let (start, defaults, journal) = (self.start, self.defaults, self.journal)
+        let (start, defaults) = (self.start, self.defaults)
         try MDFWriter.write(file, to: path, streamedData: { hdf in
-            try Self.appendFrames(ordered, of: start, from: journal, to: hdf)
+            try self.appendFrames(ordered, to: hdf)
             try images?.append(to: hdf, at: "/reconstruction/data")
         }, userFields: { hdf in
             let g = "/_magpie/stream"
@@ -160,10 +160,6 @@ public struct ScanRecord {
     /// A frame's payload read back from the journal. The index was built from these records, each
     /// decoded and validated then: only the payload is read again.
     func payload(of frame: Frame, reader: ScanJournal.Reader) throws -> Data {
-        try Self.payload(of: frame, start: start, reader: reader)
-    }
-
-    private static func payload(of frame: Frame, start: ScanStart, reader: ScanJournal.Reader) throws -> Data {
         let parts = try reader.record(at: frame.offset)
         guard parts.count == 2, parts[1].count == start.frameShape.reduce(1, *) * start.sampleType.size else {
             throw PipelineError.archive("\(reader.path): the record at byte \(frame.offset) is no longer the frame it was")
@@ -177,17 +173,17 @@ public struct ScanRecord {
     }
 
     /// /measurement/data, appended `framesPerChunk` frames at a time from the journal's records.
-    private static func appendFrames(_ frames: [Frame], of start: ScanStart, from journal: String, to hdf: HDF5File) throws {
+    private func appendFrames(_ ordered: [Frame], to hdf: HDF5File) throws {
         let reader = try ScanJournal.Reader(path: journal)
         let shape = start.frameShape, size = shape.reduce(1, *)
-        let chunk = framesPerChunk(shape, elementSize: start.sampleType.size)
+        let chunk = Self.framesPerChunk(shape, elementSize: start.sampleType.size)
         func payloads(_ slice: ArraySlice<Frame>) throws -> [Data] {
-            try slice.map { try payload(of: $0, start: start, reader: reader) }
+            try slice.map { try payload(of: $0, reader: reader) }
         }
         func append<T: HDF5Element & FixedWidthInteger>(_ type: T.Type) throws {
             let dataset = try hdf.createAppendable("/measurement/data", of: T.self, frameShape: shape, framesPerChunk: chunk)
-            for first in stride(from: 0, to: frames.count, by: chunk) {
-                let slice = frames[first..<min(first + chunk, frames.count)]
+            for first in stride(from: 0, to: ordered.count, by: chunk) {
+                let slice = ordered[first..<min(first + chunk, ordered.count)]
                 let values = try payloads(slice).flatMap { payload in
                     payload.withUnsafeBytes { bytes in (0..<size).map { T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) } }
                 }
@@ -199,8 +195,8 @@ public struct ScanRecord {
         case .int32: try append(Int32.self)
         case .float32:
             let dataset = try hdf.createAppendable("/measurement/data", of: Float.self, frameShape: shape, framesPerChunk: chunk)
-            for first in stride(from: 0, to: frames.count, by: chunk) {
-                let slice = frames[first..<min(first + chunk, frames.count)]
+            for first in stride(from: 0, to: ordered.count, by: chunk) {
+                let slice = ordered[first..<min(first + chunk, ordered.count)]
                 let values = try payloads(slice).flatMap { StreamCodec.values(of: $0, type: .float32) }
                 try dataset.append(NDArray(shape: [slice.count] + shape, storage: values))
             }

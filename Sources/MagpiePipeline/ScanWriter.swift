@@ -147,7 +147,7 @@ public final class ScanWriter: Service {
     @discardableResult
     public func recover() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: config.directory)) ?? []
-        var written: [String] = []
+        var recovered: [String] = []
         for name in names.sorted() where name.hasPrefix(".") && (name.contains(".mdf.partial-") || name.hasSuffix(ImageSpool.suffix)) {
             // A file the writer had not finished, or the images of a scan, when the daemon died; the journal is still here.
             try? FileManager.default.removeItem(atPath: (config.directory as NSString).appendingPathComponent(name))
@@ -160,12 +160,12 @@ public final class ScanWriter: Service {
                                      complete: false, reconstruction: nil, images: nil, provenance: nil, counters: nil)
                 try FileManager.default.removeItem(atPath: journal)
                 logger.info("recovered scan \(record.start.scanID): \(record.frames.count) archived frames -> \(path)")
-                written.append(path)
+                recovered.append(path)
             } catch {
                 quarantine(journal, because: "\(error)")
             }
         }
-        return written
+        return recovered
     }
 
     /// Moves a journal that cannot become a file out of the way, with a note beside it.
