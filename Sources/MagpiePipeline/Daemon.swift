@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MagpieNeural
 import MagpiePlan
 import Prometheus
 import ServiceLifecycle
@@ -42,6 +43,7 @@ public final class Daemon: Sendable {
         guard FileManager.default.isWritableFile(atPath: config.directory) else {
             throw PipelineError.config("output directory \(config.directory) is not writable")
         }
+        TorchModule.threads = config.torchThreads
         let runner = try PlanRunner(config.plan, context: PlanContext(manifest: config.models))
         let factory = PrometheusMetricsFactory(registry: registry)
         counters = Counters(factory: factory)

@@ -46,6 +46,9 @@ public struct DaemonConfig: Sendable {
     /// After a scan whose live processing skipped frames: at most this many seconds to reconstruct
     /// the whole scan again from its journal, so its file holds an image of every block; nil: off.
     public var catchUpSeconds: Double? = 30
+    /// LibTorch's intra-op threads for the learned stages: one core fewer than the machine has,
+    /// so that intake always has a core of its own.
+    public var torchThreads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
     /// host:port of the Prometheus text endpoint; "" for none.
     public var metricsListen = "127.0.0.1:9464"
     /// The file's own text, stored with every scan as provenance.
@@ -90,6 +93,7 @@ public struct DaemonConfig: Sendable {
             changed.append("[output]")
         }
         if queueLength != other.queueLength { changed.append("[pipeline] queue") }
+        if torchThreads != other.torchThreads { changed.append("[pipeline] torch_threads") }
         if metricsListen != other.metricsListen { changed.append("[metrics]") }
         return changed
     }
@@ -166,6 +170,7 @@ public struct DaemonConfig: Sendable {
         case let .seconds(seconds)?: config.catchUpSeconds = try check(seconds, 0.1...86_400, "[pipeline] catch_up_seconds")
         case nil: break
         }
+        config.torchThreads = try check(pipeline.torchThreads, 1...1024, "[pipeline] torch_threads") ?? config.torchThreads
         config.metricsListen = metrics.listen ?? config.metricsListen
         if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
             throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
@@ -221,6 +226,7 @@ public struct DaemonConfig: Sendable {
         var models: String?
         var queue: Int?
         var catchUpSeconds: SecondsOrOff?
+        var torchThreads: Int?
         var background: String?
         var denoise: String?
         var denoiseModel: String?
@@ -232,7 +238,7 @@ public struct DaemonConfig: Sendable {
         var deblur: String?
         var deblurModel: String?
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case stages, models, queue, catchUpSeconds = "catch_up_seconds"
+            case stages, models, queue, catchUpSeconds = "catch_up_seconds", torchThreads = "torch_threads"
             case background, denoise, denoiseModel = "denoise_model", reconstruct, systemMatrix = "system_matrix", lambda, iterations
             case scoreModel = "score_model", deblur, deblurModel = "deblur_model"
         }
@@ -300,10 +306,10 @@ public struct DaemonConfig: Sendable {
         guard methods.contains(method) else {
             throw PipelineError.config("\(source): [pipeline] reconstruct must be one of \(methods.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(method)\"")
         }
-        let matrix = SystemMatrixSettings(systemMatrix: pipeline.systemMatrix)
+        let matrix = SystemMatrixSettings(systemMatrices: pipeline.systemMatrix.map { [$0] } ?? [])
         let lambda = try checked(pipeline.lambda, 0...1e6, "[pipeline] lambda", source: source)
         let iterations = try checked(pipeline.iterations, 1...100_000, "[pipeline] iterations", source: source)
-        if ReconstructionMethod(rawValue: method)?.usesSystemMatrix == true, (matrix.systemMatrix ?? "").isEmpty {
+        if ReconstructionMethod(rawValue: method)?.usesSystemMatrix == true, (pipeline.systemMatrix ?? "").isEmpty {
             throw PipelineError.config("\(source): [pipeline] reconstruct = \"\(method)\" needs system_matrix = \"/path/to/sm.mdf\"")
         }
         switch ReconstructionMethod(rawValue: method) {

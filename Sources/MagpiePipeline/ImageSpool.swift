@@ -40,6 +40,34 @@ public final class ImageSpool {
         }
 
         func remove() { unlink(path) }
+
+        /// Reads the images back in order, one at a time (catch-up merges them with its own).
+        final class Reader {
+            let spool: Finished
+            private let handle: FileHandle
+            private(set) var position = 0
+
+            init(_ spool: Finished) throws {
+                guard let handle = FileHandle(forReadingAtPath: spool.path) else { throw PipelineError.archive("image spool \(spool.path) cannot be read") }
+                (self.spool, self.handle) = (spool, handle)
+            }
+
+            deinit { try? handle.close() }
+
+            /// The frame the next image came from, nil after the last.
+            var nextFrame: Int? { position < spool.count ? spool.frames[position] : nil }
+
+            func next() throws -> [Float] {
+                let bytes = spool.voxels * 4
+                guard position < spool.count, let data = try handle.read(upToCount: bytes), data.count == bytes else {
+                    throw PipelineError.archive("image spool \(spool.path) ends before image \(position + 1)")
+                }
+                position += 1
+                var values = [Float](repeating: 0, count: spool.voxels)
+                _ = values.withUnsafeMutableBytes { data.copyBytes(to: $0) }
+                return values
+            }
+        }
     }
 
     let path: String

@@ -121,57 +121,95 @@ final class ProcessingService: Service {
         }
     }
 
-    /// Catch-up: a scan whose live processing skipped frames goes through the plan again, whole and
-    /// in acquisition order, from its journal (so its images are `magpie reconstruct --plan-from`'s),
-    /// into a new spool. It gives up after `seconds`, or as soon as work waits (the next scan's: the
-    /// live path comes first; or a shutdown: stopping stays prompt); the live images are kept then,
-    /// and the file says so.
+    /// Foreground frames taken through the plan together in catch-up: one denoiser call across
+    /// blocks (64 periods of three channels), and short enough to give way to live work promptly.
+    static let catchUpBatch = 24
+
+    /// Catch-up: the blocks of a scan that the live path did not image go through the plan from
+    /// the journal at the scan's end, batched across blocks, and their images are merged in order
+    /// with the live ones into a new spool, so the file holds what `magpie reconstruct
+    /// --plan-from` gives. Background frames all go through (the background step's state is the
+    /// live path's); a block imaged live is not read again. It stops after `seconds`, or as soon
+    /// as work waits (the next scan's: the live path comes first; or a shutdown: stopping stays
+    /// prompt); the file then has what was made by then and lists the blocks still without an image.
     private func catchUp(_ progress: ScanProgress, journal: String, live: ImageSpool.Finished?, runner: PlanRunner,
                          seconds: Double, block: Int) -> ScanWriter.CatchUp {
         let began = DispatchTime.now().uptimeNanoseconds
         let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
         let liveFrames = Set(live?.frames ?? [])
         var spool: ImageSpool?
+        var made = 0
         do {
             let record = try ScanRecord(journal: journal)
-            /// The first frame of each whole foreground block the live path did not image: what the file lists when catch-up stops.
-            func notImaged() -> [Int] {
-                let foreground = record.frames.filter { !$0.flags.background }
-                return stride(from: 0, to: foreground.count - block + 1, by: block).map { foreground[$0].index }.filter { !liveFrames.contains($0) }
-            }
+            let foreground = record.frames.filter { !$0.flags.background }
+            /// The first frame of each whole foreground block, in order.
+            let blocks = stride(from: 0, to: foreground.count - block + 1, by: block).map { foreground[$0].index }
             let reader = try ScanJournal.Reader(path: journal)
-            let conversion = record.start.conversion
-            try runner.begin(progress.scan)
-            var ordinal = 0
-            for frame in record.frames {
-                if elapsed() > seconds || queue.hasWork {
-                    let why = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "work waits (the next scan's, or a shutdown)"
-                    spool?.remove()
-                    progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(why); the file keeps the \(liveFrames.count) live images (magpie reconstruct --plan-from completes it)")
-                    return ScanWriter.CatchUp(images: nil, live: liveFrames, notImaged: notImaged(),
-                                              note: "stopped at frame \(frame.index): \(why); the images are those made live")
-                }
-                let item = PlanItem(frame: frame.index, shape: record.start.frameShape, sampleType: record.start.sampleType,
-                                    payload: try record.payload(of: frame, reader: reader), conversion: conversion,
-                                    ordinal: frame.flags.background ? nil : ordinal, sentNs: 0)
-                if !frame.flags.background { ordinal += 1 }
-                guard let made = try runner.process(item), let image = made.image else { continue }
+            let liveImages = try live.map(ImageSpool.Finished.Reader.init)
+            var pending: [PlanItem] = []
+            var pendingForeground = 0
+            /// The merged spool: live images before `frame` first, then `image`.
+            func keep(_ image: [Float], frame: Int) throws {
                 if spool == nil {
                     spool = try ImageSpool(path: (config.directory as NSString).appendingPathComponent(
                         ".\(LogText.fileSafe(progress.scan.name))-catch-up-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)"), voxels: image.count)
                 }
-                try spool!.append(image.storage, frame: made.frame)   // a block's first frame
+                while let liveImages, let next = liveImages.nextFrame, next < frame { try spool!.append(try liveImages.next(), frame: next) }
+                try spool!.append(image, frame: frame)
             }
+            func flush() throws {
+                for item in try runner.process(batch: pending) {
+                    guard let image = item.image else { continue }
+                    try keep(image.storage, frame: item.frame)
+                    made += 1
+                }
+                pending.removeAll(keepingCapacity: true)
+                pendingForeground = 0
+            }
+            try runner.begin(progress.scan)
+            var stopped: String?
+            var ordinal = 0
+            for frame in record.frames {
+                let thisOrdinal = frame.flags.background ? nil : ordinal
+                if !frame.flags.background { ordinal += 1 }
+                if let n = thisOrdinal {
+                    // A frame of a block imaged live, or of the incomplete last block, is not read again.
+                    let first = n / block * block
+                    guard first + block <= foreground.count, !liveFrames.contains(foreground[first].index) else { continue }
+                }
+                if pendingForeground >= Self.catchUpBatch {
+                    if elapsed() > seconds || queue.hasWork {
+                        stopped = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "work waits (the next scan's, or a shutdown)"
+                        progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(stopped!); the file keeps the live images and the \(made) made by then (magpie reconstruct --plan-from completes it)")
+                        break
+                    }
+                    try flush()
+                }
+                pending.append(PlanItem(frame: frame.index, shape: record.start.frameShape, sampleType: record.start.sampleType,
+                                        payload: try record.payload(of: frame, reader: reader), conversion: record.start.conversion,
+                                        ordinal: thisOrdinal, sentNs: 0))
+                if thisOrdinal != nil { pendingForeground += 1 }
+            }
+            if stopped == nil { try flush() }
+            // The live images after the last one made here.
+            if let liveImages, spool != nil {
+                while let next = liveImages.nextFrame { try spool!.append(try liveImages.next(), frame: next) }
+            }
+            let merged = spool?.finish()
+            let imaged = Set(merged?.frames ?? Array(liveFrames))
+            let missing = blocks.filter { !imaged.contains($0) }
+            if let stopped {
+                return ScanWriter.CatchUp(images: merged, live: liveFrames, notImaged: missing,
+                                          note: "stopped at \(String(format: "%.1f", elapsed())) s: \(stopped); \(made) images made after the scan, \(missing.count) blocks without one")
+            }
+            progress.logger.info("caught up in \(String(format: "%.1f", elapsed())) s: \(made) images made after the scan, \(liveFrames.count) live")
+            return ScanWriter.CatchUp(images: merged, live: liveFrames, notImaged: missing,
+                                      note: "complete: \(made) images made from the journal after the scan, \(liveFrames.count) live")
         } catch {
             spool?.remove()
             progress.logger.error("catch-up failed: \(error); the file keeps the \(liveFrames.count) live images")
             return ScanWriter.CatchUp(images: nil, live: liveFrames, notImaged: [], note: "failed: \(error); the images are those made live")
         }
-        let complete = spool?.finish()
-        let after = (complete?.frames ?? []).filter { !liveFrames.contains($0) }.count
-        progress.logger.info("caught up in \(String(format: "%.1f", elapsed())) s: \(complete?.count ?? 0) images, \(after) of them not made live")
-        return ScanWriter.CatchUp(images: complete, live: liveFrames, notImaged: [],
-                                  note: "complete: every image made again from the journal after the scan, \(after) not made live")
     }
 
     private func process(_ item: PlanItem, _ progress: inout ScanProgress, runner: PlanRunner) {

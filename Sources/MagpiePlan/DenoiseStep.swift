@@ -42,6 +42,22 @@ public struct DenoiseStep: PlanStep {
             return true
         }
 
+        /// Every foreground item's periods through the model together, `denoiser.batch` periods a call.
+        public func process(batch items: inout [PlanItem]) throws {
+            let foreground = items.indices.filter { !items[$0].isBackground }
+            guard let first = foreground.first else { return }
+            let size = items[first].signals.count
+            guard foreground.allSatisfy({ items[$0].signals.count == size }) else {
+                for i in foreground { items[i].signals = try denoiser.denoise(items[i].signals) }
+                return
+            }
+            var periods = [Float]()
+            periods.reserveCapacity(foreground.count * size)
+            for i in foreground { periods += items[i].signals.storage }
+            let out = try denoiser.denoise(NDArray(shape: [foreground.count * size / denoiser.samples, denoiser.samples], storage: periods))
+            for (k, i) in foreground.enumerated() { items[i].signals.storage = Array(out.storage[(k * size)..<((k + 1) * size)]) }
+        }
+
         public var provenance: [String: ProvenanceValue] { ["denoiser": .text("\(denoiser.model.name) sha256 \(denoiser.model.entry.sha256)")] }
     }
 }

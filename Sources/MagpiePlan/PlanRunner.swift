@@ -43,6 +43,15 @@ public final class PlanRunner {
         return item
     }
 
+    /// Takes several frames through the steps, each step over all of them before the next (so a
+    /// learned step runs one batch across blocks); returns those that came out of the last step,
+    /// in order. The same results as `process` frame by frame: steps keep their state in order.
+    public func process(batch items: [PlanItem]) throws -> [PlanItem] {
+        var items = items
+        for runner in runners where !items.isEmpty { try runner.process(batch: &items) }
+        return items
+    }
+
     /// What every step records beyond its settings.
     public var provenance: [String: ProvenanceValue] {
         runners.reduce(into: [:]) { all, runner in all.merge(runner.provenance) { a, _ in a } }

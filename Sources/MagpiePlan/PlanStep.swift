@@ -104,9 +104,21 @@ public protocol StepRunner: AnyObject {
     /// Transforms `item`; false ends its way (a background frame only taken note of, a frame
     /// waiting for the rest of its block).
     func process(_ item: inout PlanItem) throws -> Bool
+    /// Transforms several items, in order, keeping those that go on: the same result as `process`
+    /// one by one. Learned steps override it to run one model call across blocks (catch-up).
+    func process(batch items: inout [PlanItem]) throws
     /// What an output file records of the step beyond its settings: models with their sha256,
     /// input files with their uuids (field name -> value, under /_magpie/reconstruction).
     var provenance: [String: ProvenanceValue] { get }
+}
+
+extension StepRunner {
+    public func process(batch items: inout [PlanItem]) throws {
+        var kept: [PlanItem] = []
+        kept.reserveCapacity(items.count)
+        for var item in items where try process(&item) { kept.append(item) }
+        items = kept
+    }
 }
 
 /// A step that makes images: their geometry and unit for the file's /reconstruction.
