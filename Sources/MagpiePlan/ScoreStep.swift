@@ -68,32 +68,41 @@ public struct ScoreStep: ReconstructionStep {
     }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner {
-        let loaded = try SystemMatrixSettings.Loaded(matrix, defaultThreshold: 5, stage: "score")
         let name = model ?? Self.defaultModel
+        let sampler: ScoreSampler
         do {
-            let sampler = try ScoreSampler(model: LearnedModel(named: name, manifestPath: context.manifest, kind: ScoreSampler.kind))
-            let reconstruction = try ScoreReconstruction(matrix: loaded.matrix, grid: loaded.geometry.size, sampler: sampler, parameters: parameters)
-            return Runner(loaded, reconstruction: reconstruction, seed: parameters.seed, residuals: context.residuals)
+            sampler = try ScoreSampler(model: LearnedModel(named: name, manifestPath: context.manifest, kind: ScoreSampler.kind))
         } catch {
             throw PlanError("[stage.score] model \"\(name)\": \(error)")
         }
+        let parameters = self.parameters
+        let matrices = try SystemMatrixSettings.Choice(matrix, defaultThreshold: 5, stage: "score") { loaded in
+            do {
+                return try ScoreReconstruction(matrix: loaded.matrix, grid: loaded.geometry.size, sampler: sampler, parameters: parameters)
+            } catch {
+                throw PlanError("[stage.score] model \"\(name)\" with \(loaded.path): \(error)")
+            }
+        }
+        return Runner(matrices, seed: parameters.seed, residuals: context.residuals)
     }
 
     final class Runner: ImageMaking {
-        let loaded: SystemMatrixSettings.Loaded
-        let reconstruction: ScoreReconstruction
+        /// Each matrix with the score model's decomposition of it, built once.
+        let matrices: SystemMatrixSettings.Choice<ScoreReconstruction>
+        var loaded: SystemMatrixSettings.Loaded { matrices.loaded }
+        var reconstruction: ScoreReconstruction { matrices.built }
         let seed: UInt64
         let recordsResiduals: Bool
         private var residuals: [[Double]] = []
 
-        init(_ loaded: SystemMatrixSettings.Loaded, reconstruction: ScoreReconstruction, seed: UInt64, residuals: Bool) {
-            (self.loaded, self.reconstruction, self.seed, recordsResiduals) = (loaded, reconstruction, seed, residuals)
+        init(_ matrices: SystemMatrixSettings.Choice<ScoreReconstruction>, seed: UInt64, residuals: Bool) {
+            (self.matrices, self.seed, recordsResiduals) = (matrices, seed, residuals)
         }
 
         var geometry: ImageGeometry? { loaded.geometry }
         var unit: String { loaded.unit }
 
-        func begin(_ scan: ScanDescription) throws { try loaded.begin(scan) }
+        func begin(_ scan: ScanDescription) throws { try matrices.begin(scan) }
 
         func process(_ item: inout PlanItem) throws -> Bool {
             guard !item.isBackground else { return false }

@@ -5,8 +5,9 @@ import MagpieReco
 
 /// What the system-matrix steps (Kaczmarz, CGNR, score) share: the matrix, its rows, the units.
 public struct SystemMatrixSettings: Codable, Sendable, Equatable {
-    /// The system-matrix MDF.
-    public var systemMatrix: String?
+    /// The system-matrix MDF files (`system_matrix`: one path, or a list of them, one per scanner
+    /// geometry: each scan runs on the first that fits it).
+    public var systemMatrices: [String]
     /// Keep rows whose calibration SNR is at least this.
     public var snrThreshold: Double?
     /// Frequencies used, Hz (defaults: 80 kHz to the receive bandwidth).
@@ -15,15 +16,79 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
     /// Receive channels used, 1-based (default: all).
     public var channels: [Int]?
 
-    public init(systemMatrix: String? = nil, snrThreshold: Double? = nil, minFrequency: Double? = nil, maxFrequency: Double? = nil,
+    public init(systemMatrices: [String] = [], snrThreshold: Double? = nil, minFrequency: Double? = nil, maxFrequency: Double? = nil,
                 channels: [Int]? = nil) {
-        (self.systemMatrix, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels) =
-            (systemMatrix, snrThreshold, minFrequency, maxFrequency, channels)
+        (self.systemMatrices, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels) =
+            (systemMatrices, snrThreshold, minFrequency, maxFrequency, channels)
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case systemMatrix = "system_matrix", snrThreshold = "snr_threshold", minFrequency = "min_frequency"
         case maxFrequency = "max_frequency", channels
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let one = try? container.decodeIfPresent(String.self, forKey: .systemMatrix) {
+            systemMatrices = [one]
+        } else {
+            systemMatrices = try container.decodeIfPresent([String].self, forKey: .systemMatrix) ?? []
+        }
+        snrThreshold = try container.decodeIfPresent(Double.self, forKey: .snrThreshold)
+        minFrequency = try container.decodeIfPresent(Double.self, forKey: .minFrequency)
+        maxFrequency = try container.decodeIfPresent(Double.self, forKey: .maxFrequency)
+        channels = try container.decodeIfPresent([Int].self, forKey: .channels)
+    }
+
+    /// One matrix as a string (as files written before lists were allowed record it), several as a list.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if systemMatrices.count == 1 {
+            try container.encode(systemMatrices[0], forKey: .systemMatrix)
+        } else if !systemMatrices.isEmpty {
+            try container.encode(systemMatrices, forKey: .systemMatrix)
+        }
+        try container.encodeIfPresent(snrThreshold, forKey: .snrThreshold)
+        try container.encodeIfPresent(minFrequency, forKey: .minFrequency)
+        try container.encodeIfPresent(maxFrequency, forKey: .maxFrequency)
+        try container.encodeIfPresent(channels, forKey: .channels)
+    }
+
+    /// Every listed matrix loaded once, with what a step builds from each (a solver's reusable
+    /// state, the score model's decomposition), before any scan; `begin` picks, per scan, the
+    /// first whose geometry fits it (the scan's frequencies, channels and drive field).
+    final class Choice<Built> {
+        let entries: [(loaded: Loaded, built: Built)]
+        private var current = 0
+
+        init(_ settings: SystemMatrixSettings, defaultThreshold: Double, stage: String, build: (Loaded) throws -> Built) throws {
+            guard !settings.systemMatrices.isEmpty, !settings.systemMatrices.contains(where: \.isEmpty) else {
+                throw PlanError("[stage.\(stage)] needs system_matrix = \"/path/to/sm.mdf\" (or a list of them, one per scanner geometry)")
+            }
+            entries = try settings.systemMatrices.map { path in
+                let loaded = try Loaded(settings, path: path, defaultThreshold: defaultThreshold, stage: stage)
+                return (loaded, try build(loaded))
+            }
+        }
+
+        /// The matrix the current scan runs on (the first listed before any scan).
+        var loaded: Loaded { entries[current].loaded }
+        var built: Built { entries[current].built }
+
+        func begin(_ scan: ScanDescription) throws {
+            var reasons: [String] = []
+            for (index, entry) in entries.enumerated() {
+                do {
+                    try entry.loaded.begin(scan)
+                    current = index
+                    return
+                } catch {
+                    if entries.count == 1 { throw error }
+                    reasons.append("\(entry.loaded.path): \(error)")
+                }
+            }
+            throw PlanError("none of the \(entries.count) system matrices fits \(scan.name): \(reasons.joined(separator: "; "))")
+        }
     }
 
     /// The loaded matrix, checked against each scan, and the factor to mol/L.
@@ -36,8 +101,7 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
         let unit: String
         let geometry: ImageGeometry
 
-        init(_ settings: SystemMatrixSettings, defaultThreshold: Double, stage: String) throws {
-            guard let path = settings.systemMatrix, !path.isEmpty else { throw PlanError("[stage.\(stage)] needs system_matrix = \"/path/to/sm.mdf\"") }
+        init(_ settings: SystemMatrixSettings, path: String, defaultThreshold: Double, stage: String) throws {
             do {
                 file = try MDFReader.read(path)
                 let recorded = try ReconstructionInputs.recordedSystemMatrix(file, path: path)
@@ -132,24 +196,24 @@ public struct SystemMatrixStep: ReconstructionStep {
     }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner {
-        let loaded = try SystemMatrixSettings.Loaded(matrix, defaultThreshold: 2, stage: name)
-        let solver = SystemMatrixSolver(method, lambda: lambda, iterations: iterations, residuals: context.residuals).reusable(with: loaded.matrix)
-        return Runner(loaded, solver: solver)
+        let solver = SystemMatrixSolver(method, lambda: lambda, iterations: iterations, residuals: context.residuals)
+        return Runner(try SystemMatrixSettings.Choice(matrix, defaultThreshold: 2, stage: name) { solver.reusable(with: $0.matrix) })
     }
 
     final class Runner: ImageMaking {
-        let loaded: SystemMatrixSettings.Loaded
-        let solver: SystemMatrixSolver
+        let matrices: SystemMatrixSettings.Choice<SystemMatrixSolver>
+        var loaded: SystemMatrixSettings.Loaded { matrices.loaded }
+        var solver: SystemMatrixSolver { matrices.built }
         /// Per image, ||S x - u|| / ||u|| after each iteration (when the context asks for them).
         private var residuals: [[Double]] = []
         private var effectiveLambda: Double?
 
-        init(_ loaded: SystemMatrixSettings.Loaded, solver: SystemMatrixSolver) { (self.loaded, self.solver) = (loaded, solver) }
+        init(_ matrices: SystemMatrixSettings.Choice<SystemMatrixSolver>) { self.matrices = matrices }
 
         var geometry: ImageGeometry? { loaded.geometry }
         var unit: String { loaded.unit }
 
-        func begin(_ scan: ScanDescription) throws { try loaded.begin(scan) }
+        func begin(_ scan: ScanDescription) throws { try matrices.begin(scan) }
 
         func process(_ item: inout PlanItem) throws -> Bool {
             guard !item.isBackground else { return false }

@@ -66,7 +66,7 @@ import Testing
         #expect(config.previewPath == nil && config.plan.step(BackgroundStep.self) == nil)
         #expect(config.plan.steps.map(\.name) == ["denoise", "kaczmarz"] && config.plan.step(DenoiseStep.self)?.model == "denoiser-lab")
         let solver = try #require(config.plan.step(SystemMatrixStep.self))
-        #expect(solver.matrix.systemMatrix == "sm.mdf" && solver.lambda == 0.05 && solver.iterations == 2)
+        #expect(solver.matrix.systemMatrices == ["sm.mdf"] && solver.lambda == 0.05 && solver.iterations == 2)
         #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
         #expect(config.scanTimeout == 2.5 && config.maximumMessageBytes == 2_000_000)
         #expect(config.curveSecretKeyFile == "daemon.key" && config.curveAllowedClientsFile == "allowed")

@@ -38,12 +38,21 @@ import TOMLKit
         #expect(read.steps.map(\.name) == ["background", "average", "kaczmarz"])
         #expect(read.method == .kaczmarz)
         let step = try #require(read.step(SystemMatrixStep.self))
-        #expect(step.lambda == 1 && step.iterations == 3 && step.matrix.channels == [1, 2] && step.matrix.systemMatrix == "sm.mdf")
+        #expect(step.lambda == 1 && step.iterations == 3 && step.matrix.channels == [1, 2] && step.matrix.systemMatrices == ["sm.mdf"])
         let again = try ReconstructionPlan(json: read.json())
         #expect(try again.json() == read.json())
         let resolved = try read.resolved()
         #expect(resolved.step(SystemMatrixStep.self)?.matrix.snrThreshold == 2)
         #expect(resolved.step(BackgroundStep.self)?.mode == .preceding)
+    }
+
+    @Test func systemMatrixTakesOnePathOrAList() throws {
+        let one = try plan("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a.mdf\"")
+        #expect(try one.json().contains("\"system_matrix\":\"a.mdf\""))   // as files before lists recorded it
+        let two = try plan("stages = [\"score\"]\n[stage.score]\nsystem_matrix = [\"a.mdf\", \"b.mdf\"]")
+        #expect(two.step(ScoreStep.self)?.matrix.systemMatrices == ["a.mdf", "b.mdf"])
+        let again = try ReconstructionPlan(json: two.json())
+        #expect(again.step(ScoreStep.self)?.matrix.systemMatrices == ["a.mdf", "b.mdf"])
     }
 
     @Test(arguments: [

@@ -95,7 +95,7 @@ struct ReconstructCommand: ParsableCommand {
         var steps: [any PlanStep] = [BackgroundStep(mode: background)]
         if average > 1 { steps.append(AverageStep(frames: average)) }
         if let denoise { steps.append(DenoiseStep(model: denoise)) }
-        let matrix = SystemMatrixSettings(systemMatrix: sm, snrThreshold: snrThreshold, minFrequency: minFreq, maxFrequency: maxFreq,
+        let matrix = SystemMatrixSettings(systemMatrices: sm.map { [$0] } ?? [], snrThreshold: snrThreshold, minFrequency: minFreq, maxFrequency: maxFreq,
                                           channels: try Self.indices(channels, name: "--channels"))
         switch method {
         case .xspace: steps.append(XSpaceStep())
