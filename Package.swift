@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "MagpieCore", dependencies: ["CFFTW", .product(name: "Numerics", package: "swift-numerics")]),
         .target(name: "MagpiePhysics", dependencies: ["MagpieCore", "CBLAS"]),
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
-        .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ"]),
+        // CRC-32C with the processor's instruction, for the journal's checksums at stream rate.
+        .target(name: "CRC32CHardware"),
+        .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ", "CRC32CHardware"]),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
         // LibTorch (Debian libtorch-dev, which ships no pkg-config file) behind a C API.
         .target(

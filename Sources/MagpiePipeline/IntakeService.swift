@@ -105,8 +105,10 @@ final class IntakeService: Service {
                 scan = open
                 service.queue.push(.begin(ScanDescription(metadata: MDFFile(scanStart: start, frames: start.framesPlanned), name: "scan \(start.scanID)"), scanID: start.scanID))
             case let .frame(header, payload, parts):
-                counters.update { $0.received += 1 }
-                guard var open = scan else { return }
+                guard var open = scan else {
+                    counters.update { $0.received += 1 }
+                    return
+                }
                 defer { scan = open }
                 if open.journal == nil { open.openJournal(durability: config.durability) }
                 do {
@@ -114,13 +116,19 @@ final class IntakeService: Service {
                     try journal.append(parts)
                 } catch {
                     open.notArchived += 1
-                    counters.update { $0.notArchived += 1 }
+                    counters.update {
+                        $0.received += 1
+                        $0.notArchived += 1
+                    }
                     if open.notArchived == 1 || open.notArchived.isMultiple(of: 1000) {
                         open.logger.error("frame \(header.frame) not archived (\(open.notArchived) so far in this scan): \(error)")
                     }
                     return
                 }
-                counters.update { $0.archived += 1 }
+                counters.update {   // one update a frame: the counters' lock is on the hot path
+                    $0.received += 1
+                    $0.archived += 1
+                }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if open.intake.frames == 0 { open.intake.first = now }
                 open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)

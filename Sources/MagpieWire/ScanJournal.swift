@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The raw archive of one scan while it streams: an append-only file of the stream's messages
 /// exactly as received. Format 2 (`MAGPIEJ2`): each record is a marker, its body length and a
@@ -13,7 +14,8 @@ public final class ScanJournal {
     public enum Durability: Sendable, Equatable {
         /// Never: a record is in the kernel's page cache, which survives a killed daemon but not a power cut.
         case os
-        /// At most this many milliseconds after a record is appended (on the next append or `tick`).
+        /// At most about this many milliseconds after a record is appended, by a thread of the
+        /// journal's own (`fdatasync`), so that receiving never waits for the disk.
         case interval(milliseconds: Int)
         /// After every record, before `append` returns.
         case frame
@@ -30,8 +32,8 @@ public final class ScanJournal {
     private let durability: Durability
     /// Bytes of the file that hold whole records: where the next record goes.
     private var committed: UInt64
-    private var lastSync = DispatchTime.now().uptimeNanoseconds
-    private var unsynced = false
+    /// `.interval`: the thread that forces the file to the disk, so the receiving thread never waits for the disk.
+    private let syncer: Syncer?
 
     /// Creates the journal (never replacing a file); the first record is the scan's scan-start message.
     public init(path: String, scanStart parts: [Data], durability: Durability = .os) throws {
@@ -41,25 +43,34 @@ public final class ScanJournal {
         self.path = path
         self.durability = durability
         committed = 0
+        if case let .interval(milliseconds) = durability {
+            syncer = Syncer(descriptor: descriptor, path: path, milliseconds: milliseconds)
+        } else {
+            syncer = nil
+        }
         do {
             try handle.write(contentsOf: Self.magic)
             committed = UInt64(Self.magic.count)
             try append(parts)
         } catch {
+            syncer?.stop()
             try? handle.close()
             unlink(path)
             throw JournalError("cannot create journal \(path): \(error)")
         }
     }
 
+    deinit { syncer?.stop() }
+
     /// Appends one message; when this returns it is archived (see `Durability`). On failure the
     /// file is cut back to its last whole record and the error says why.
     public func append(_ parts: [Data]) throws {
-        let record = Self.record(parts)
+        let pieces = Self.pieces(parts)
+        let size = pieces.reduce(0) { $0 + $1.count }
         do {
-            try handle.write(contentsOf: record)
+            try Self.write(pieces, to: handle.fileDescriptor)
         } catch {
-            let reason = (error as NSError).localizedDescription
+            let reason = "\(error)"
             do {
                 try handle.truncate(atOffset: committed)
             } catch {
@@ -67,50 +78,139 @@ public final class ScanJournal {
             }
             throw JournalError("cannot append to journal \(path): \(reason)")
         }
-        committed += UInt64(record.count)
-        unsynced = true
-        try tick(force: durability == .frame)
+        committed += UInt64(size)
+        if durability == .frame { try synchronize() }
+        syncer?.appended()
+        try tick()
     }
 
-    /// Forces what was appended to the disk when the durability setting asks for it by now.
-    public func tick(force: Bool = false) throws {
-        guard unsynced else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        switch durability {
-        case .os where !force: return
-        case let .interval(milliseconds) where !force && now - lastSync < UInt64(milliseconds) * 1_000_000: return
-        default: break
-        }
+    /// Reports a failure of the interval's background flush (once); the caller logs it.
+    public func tick() throws {
+        if let failure = syncer?.takeFailure() { throw JournalError("cannot flush journal \(path) to the disk: \(failure)") }
+    }
+
+    private func synchronize() throws {
         do {
             try handle.synchronize()
         } catch {
             throw JournalError("cannot flush journal \(path) to the disk: \(error)")
         }
-        lastSync = now
-        unsynced = false
     }
 
     public func close() throws {
-        try tick(force: durability != .os)
+        syncer?.stop()
+        try tick()
+        if durability != .os { try synchronize() }
         try handle.close()
     }
 
-    /// One record of format 2, built in one buffer (the payload is copied once).
-    public static func record(_ parts: [Data]) -> Data {
-        let bodyLength = 4 + parts.reduce(0) { $0 + 4 + $1.count }
-        var record = Data(capacity: 12 + bodyLength)
-        record.append(contentsOf: marker)
-        appendInteger(&record, UInt32(bodyLength))
-        appendInteger(&record, UInt32(0))   // the checksum, filled in below
-        appendInteger(&record, UInt32(parts.count))
-        for part in parts {
-            appendInteger(&record, UInt32(part.count))
-            record.append(part)
+    /// `.interval`'s flusher: at most `milliseconds` after a record is appended, `fdatasync` on a
+    /// thread of its own. A failure is kept for the journal's next `tick` or `append` to report.
+    private final class Syncer: Sendable {
+        private struct State {
+            var appended = false
+            var stopped = false
+            var failure: String?
         }
-        let start = record.startIndex
-        let checksum = CRC32C.checksum(record[(start + 12)...], seed: CRC32C.checksum(record[(start + 4)..<(start + 8)]))
-        withUnsafeBytes(of: checksum.littleEndian) { record.replaceSubrange((start + 8)..<(start + 12), with: $0) }
-        return record
+        private let state = Mutex(State())
+        private let wake = DispatchSemaphore(value: 0)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(descriptor: Int32, path: String, milliseconds: Int) {
+            let thread = Thread { [self] in
+                while true {
+                    _ = wake.wait(timeout: .now() + .milliseconds(milliseconds))
+                    let (appended, stopped) = state.withLock { state in
+                        defer { state.appended = false }
+                        return (state.appended, state.stopped)
+                    }
+                    if stopped { break }
+                    if appended, fdatasync(descriptor) != 0 {
+                        let reason = String(cString: strerror(errno))
+                        state.withLock { if $0.failure == nil { $0.failure = reason } }
+                    }
+                }
+                done.signal()
+            }
+            thread.name = "magpie-journal-sync"
+            thread.start()
+        }
+
+        func appended() { state.withLock { $0.appended = true } }
+
+        func takeFailure() -> String? { state.withLock { state in defer { state.failure = nil }; return state.failure } }
+
+        /// Ends the thread and waits for it (a flush under way included), so the descriptor can be closed.
+        func stop() {
+            let first = state.withLock { state in defer { state.stopped = true }; return !state.stopped }
+            guard first else { return }
+            wake.signal()
+            done.wait()
+        }
+    }
+
+    /// One record of format 2 in one buffer.
+    public static func record(_ parts: [Data]) -> Data {
+        Data(pieces(parts).joined())
+    }
+
+    /// One record of format 2 as the pieces to write in order: the framing before each part, and
+    /// the parts themselves (the payload is written from where it was received, never copied).
+    static func pieces(_ parts: [Data]) -> [Data] {
+        let bodyLength = 4 + parts.reduce(0) { $0 + 4 + $1.count }
+        var head = Data(capacity: 20)
+        head.append(contentsOf: marker)
+        appendInteger(&head, UInt32(bodyLength))
+        appendInteger(&head, UInt32(0))   // the checksum, filled in below
+        appendInteger(&head, UInt32(parts.count))
+        var pieces: [Data] = []
+        var framing = head
+        var checksum = CRC32C.checksum(head[(head.startIndex + 4)..<(head.startIndex + 8)])
+        checksum = CRC32C.checksum(head[(head.startIndex + 12)...], seed: checksum)
+        for part in parts {
+            var length = Data(capacity: 4)
+            appendInteger(&length, UInt32(part.count))
+            checksum = CRC32C.checksum(part, seed: CRC32C.checksum(length, seed: checksum))
+            framing.append(length)
+            pieces += [framing, part]
+            framing = Data()
+        }
+        if pieces.isEmpty { pieces = [framing] }
+        withUnsafeBytes(of: checksum.littleEndian) { pieces[0].replaceSubrange((pieces[0].startIndex + 8)..<(pieces[0].startIndex + 12), with: $0) }
+        return pieces
+    }
+
+    /// Writes the pieces with `writev`, however many calls it takes.
+    private static func write(_ pieces: [Data], to descriptor: Int32) throws {
+        var vectors: [iovec] = []
+        try withVectors(pieces[...], &vectors) { vectors in
+            var vectors = vectors[...]
+            while !vectors.isEmpty {
+                let written = vectors.withUnsafeBufferPointer { writev(descriptor, $0.baseAddress, Int32(min($0.count, 1024))) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw JournalError(String(cString: strerror(errno)))
+                }
+                var left = written
+                while let first = vectors.first, left >= first.iov_len {
+                    left -= first.iov_len
+                    vectors.removeFirst()
+                }
+                if left > 0 {
+                    vectors[vectors.startIndex].iov_base += left
+                    vectors[vectors.startIndex].iov_len -= left
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with an iovec for each piece, valid while it runs.
+    private static func withVectors(_ pieces: ArraySlice<Data>, _ vectors: inout [iovec], _ body: ([iovec]) throws -> Void) throws {
+        guard let first = pieces.first else { return try body(vectors) }
+        try first.withUnsafeBytes { raw in
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count))
+            try withVectors(pieces.dropFirst(), &vectors, body)
+        }
     }
 
     static func appendInteger<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {

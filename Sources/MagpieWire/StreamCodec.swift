@@ -59,6 +59,12 @@ public enum StreamCodec {
     public static func decode(_ parts: [Data]) throws -> StreamMessage {
         guard let header = parts.first else { throw StreamError(.badParts, "empty message") }
         guard header.count <= maximumHeaderSize else { throw StreamError(.notJSON, "header of \(header.count) bytes exceeds 1 MiB") }
+        // The hot path: a frame header in the plain form senders write (strict JSON by
+        // construction), read in one pass. Anything else takes the general way, which says
+        // precisely what is wrong.
+        if parts.count == 2, let frame = FrameHeaderScanner.scan(header), (try? validate(frame, payload: parts[1])) != nil {
+            return .frame(frame, payload: parts[1])
+        }
         do {
             try StrictJSON.check(header)
         } catch let violation as StrictJSON.Violation {
@@ -177,10 +183,22 @@ public enum StreamCodec {
             throw StreamError(.badPayload, "payload has \(payload.count) bytes, shape \(frame.shape) of \(frame.sampleType.rawValue) needs \(size)")
         }
         if frame.sampleType == .float32 {
-            let bad = payload.withUnsafeBytes { raw in
-                (0..<(raw.count / 4)).first { !Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))).isFinite }
+            // All exponent bits set is NaN or infinity; one branch-free pass (the largest exponent
+            // field) finds out whether any value has them.
+            let exponent: UInt32 = 0x7F80_0000
+            let largest = payload.withUnsafeBytes { raw in
+                var largest: UInt32 = 0
+                for offset in stride(from: 0, to: raw.count - 3, by: 4) {
+                    largest = max(largest, UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & exponent)
+                }
+                return largest
             }
-            if let bad { throw StreamError(.badPayload, "value \(bad) of the float32 payload is not finite") }
+            if largest == exponent {
+                let bad = payload.withUnsafeBytes { raw in
+                    (0..<(raw.count / 4)).first { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) & exponent == exponent }
+                }
+                throw StreamError(.badPayload, "value \(bad ?? 0) of the float32 payload is not finite")
+            }
         }
     }
 

@@ -55,15 +55,16 @@ class Archive(unittest.TestCase):
         push.connect(self.daemon.endpoint)
         self.send(push, [start] + [frame(template, scan, i) for i in range(300)])
         wait_for(lambda: self.daemon.metrics().get("archived", 0) == 300, 60, "300 archived frames")
-        # Fill the disk.
+        # Fill the disk to the last byte (unbuffered, in ever smaller writes: a 64 KiB write that
+        # fails can leave almost 64 KiB free, room for a hundred of these frames).
         filler = os.path.join(out, "filler")
-        with open(filler, "wb") as handle:
-            try:
-                while True:
-                    handle.write(bytes(65536))
-                    handle.flush()
-            except OSError:
-                pass
+        with open(filler, "wb", buffering=0) as handle:
+            for size in (65536, 4096, 64, 1):
+                try:
+                    while handle.write(bytes(size)):
+                        pass
+                except OSError:
+                    pass
         self.send(push, [frame(template, scan, i) for i in range(300, 500)])
         wait_for(lambda: self.daemon.metrics().get("received", 0) == 500, 60, "500 received frames")
         counters = self.daemon.metrics()
