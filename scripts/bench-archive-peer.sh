@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The daemon's archive path (reconstruct = off, PUSH -> PULL on loopback, replay at full speed)
-# against the daemon of an earlier git revision built beside it, in the same run, with each
-# [output] durability: 2D (openmpi-2d, 5020 frames of 13 kB) and 3D (openmpi-3d, 204 of 646 kB).
+# against the minimal receiver (`magpie bench receive`) and the daemon of an earlier git revision
+# built beside it, in the same rounds, with each [output] durability: 2D (openmpi-2d, 5020 frames
+# of 13 kB) and 3D (openmpi-3d, 204 of 646 kB). Ends with the medians over the rounds and each
+# one's ratio to the minimal receiver.
 #   scripts/bench-archive-peer.sh b2f8f2d [ROUNDS]
 source "$(dirname "$0")/prologue.sh"
 revision="${1:?usage: scripts/bench-archive-peer.sh GIT-REVISION [ROUNDS]}"
@@ -30,11 +32,32 @@ run() {  # $1 binary, $2 file, $3 extra [output] line
   grep -o "archived [0-9]* frames in [0-9.]* s ([0-9]* frames/s, [0-9.]* MB/s)" "$work/log"
 }
 
+receive() {  # $1 file
+  "$magpie" bench receive --endpoint "$endpoint" > "$work/receiver" &
+  local receiver=$!
+  sleep 0.3
+  "$magpie" replay "$1" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate max >/dev/null
+  wait $receiver
+  grep -o "[0-9]* frames in [0-9.]* s ([0-9]* frames/s, [0-9.]* MB/s)" "$work/receiver"
+}
+
 for round in $(seq "$rounds"); do
   for file in m2d m3d; do
+    echo "$round $file receiver:        $(receive "$work/$file.mdf")"
     echo "$round $file $revision:        $(run "$peer" "$work/$file.mdf" '')"
     for durability in os interval frame; do
       printf '%s %s durability %-8s %s\n' "$round" "$file" "$durability:" "$(run "$magpie" "$work/$file.mdf" "durability = \"$durability\"")"
     done
   done
-done
+done | tee "$work/rounds"
+echo "medians of $rounds rounds (frames/s, and the ratio to the minimal receiver):"
+/usr/bin/python3 - "$work/rounds" <<'PY'
+import re, statistics, sys
+rates = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\d+ (\S+) (.*?):?\s+.*\((\d+) frames/s", line)
+    if m: rates.setdefault((m[1], m[2].strip().rstrip(":")), []).append(int(m[3]))
+for (file, what), values in rates.items():
+    median = statistics.median(values)
+    print(f"  {file} {what:<22} {median:8.0f}  {median / statistics.median(rates[(file, 'receiver')]):5.2f} x")
+PY

@@ -6,7 +6,8 @@
 # second one reported (the first builds the x-space plan). Prints, per run, what the daemon logged
 # of the reported scan: frames processed and skipped live, the send-to-image latency (median,
 # 99th percentile, images), and catch-up. With REVISION, the daemon of that git revision, built
-# beside, runs the same scans first (the peer).
+# beside, runs the same scans first (the peer). MAGPIE_BENCH_CHAINS=msa or =sm runs only the
+# chains ending in MSA deblurring, or only Kaczmarz and score (see below).
 #   scripts/bench-live.sh [REVISION]
 source "$(dirname "$0")/prologue.sh"
 revision="${1:-}"
@@ -51,13 +52,21 @@ run() {  # $1 binary, $2 stages, $3 average, $4 measurement (default the 2D one)
   echo "${counts:-?}; ${latency:-no live image}; ${catchup:-no catch-up}"
 }
 
-# MAGPIE_BENCH_CHAINS=msa: only the chains that end in the MSA-transformer.
+# MAGPIE_BENCH_CHAINS=msa: only the chains that end in the MSA-transformer; =sm: only the
+# system-matrix chains (Kaczmarz on a 32 x 32 SM, score on a 19 x 19 one, simulated here).
 chains=('["background", "xspace"]' '["background", "denoise", "xspace"]'
         '["background", "xspace", "deblur"]' '["background", "denoise", "xspace", "deblur"]')
 [[ "${MAGPIE_BENCH_CHAINS:-}" == msa ]] && chains=("${chains[@]:2}")
+if [[ "${MAGPIE_BENCH_CHAINS:-}" == sm ]]; then
+  chains=('["background", "kaczmarz"]' '["background", "score"]')
+  "$magpie" simulate sm --preset openmpi-2d --grid 32 --snr 40 -o "$work/sm32.mdf" >/dev/null
+  "$magpie" simulate sm --preset openmpi-2d --grid 19 --snr 40 -o "$work/sm19.mdf" >/dev/null
+fi
 for chain in "${chains[@]}"; do
   tables=""
   [[ "$chain" == *deblur* ]] && tables=$'[stage.deblur]\nmethod = "msa"'
+  [[ "$chain" == *kaczmarz* ]] && tables=$'[stage.kaczmarz]\nsystem_matrix = "'"$work/sm32.mdf"'"'
+  [[ "$chain" == *score* ]] && tables=$'[stage.score]\nsystem_matrix = "'"$work/sm19.mdf"'"'
   for average in 1 10; do
     for binary in "${binaries[@]}"; do
       label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
@@ -65,7 +74,7 @@ for chain in "${chains[@]}"; do
     done
   done
 done
-[[ "${MAGPIE_BENCH_CHAINS:-}" == msa ]] && exit 0
+[[ -n "${MAGPIE_BENCH_CHAINS:-}" ]] && exit 0
 for binary in "${binaries[@]}"; do
   label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
   printf '%-40s average %-3s %-10s %s\n' "3D xspace, 2nd scan" 1 "$label:" "$(run "$binary" '["background", "xspace"]' 1 "$work/m3d.mdf" 2)"

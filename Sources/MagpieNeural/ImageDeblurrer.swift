@@ -16,7 +16,7 @@ public final class ImageDeblurrer {
     public init(model: LearnedModel) throws {
         let shape = model.entry.input.shape
         guard model.entry.kind == Self.kind, shape.count == 4, shape[1] == 1, shape[2] > 0, shape[3] > 0 else {
-            throw NeuralError.shape(model: model.name, reason: "an image deblurrer takes [1, 1, rows, columns], the manifest says \(shape)")
+            throw NeuralError.shape(model: model.name, reason: "an image deblurrer takes [batch, 1, rows, columns], the manifest says \(shape)")
         }
         self.model = model
         (rows, columns) = (shape[2], shape[3])
@@ -28,16 +28,38 @@ public final class ImageDeblurrer {
 
     /// Deblurs a 2D image [rows, columns] (any grid, any scale; negative values are clipped to 0).
     public func deblur(_ image: NDArray<Double>) throws -> NDArray<Double> {
-        guard image.rank == 2 || (image.rank == 3 && image.shape[0] == 1) else {
-            throw NeuralError.shape(model: model.name, reason: "deblurs 2D images, got shape \(image.shape)")
+        try deblur([image])[0]
+    }
+
+    /// Whether the model takes several images in one call (a free batch dimension in the manifest).
+    public var takesBatches: Bool { model.entry.input.shape[0] < 0 }
+
+    /// Deblurs several 2D images, in one model call when the model takes batches.
+    public func deblur(_ images: [NDArray<Double>]) throws -> [NDArray<Double>] {
+        var inputs: [Float] = [], peaks: [Double] = [], kept: [Int] = []
+        for (index, image) in images.enumerated() {
+            guard image.rank == 2 || (image.rank == 3 && image.shape[0] == 1) else {
+                throw NeuralError.shape(model: model.name, reason: "deblurs 2D images, got shape \(image.shape)")
+            }
+            let onGrid = image.reshaped(Array(image.shape.suffix(2))).resampled(rows: rows, columns: columns)
+            let peak = onGrid.storage.max() ?? 0
+            guard peak > 0, peak.isFinite else { continue }   // nothing to deblur: zeros
+            inputs += onGrid.storage.map { Float(max($0, 0) / peak) }
+            peaks.append(peak)
+            kept.append(index)
         }
-        let (inRows, inColumns) = (image.shape[image.rank - 2], image.shape[image.rank - 1])
-        let onGrid = image.reshaped([inRows, inColumns]).resampled(rows: rows, columns: columns)
-        let peak = onGrid.storage.max() ?? 0
-        guard peak > 0, peak.isFinite else { return image.map { _ in 0 } }
-        let input = NDArray(shape: [1, 1, rows, columns], storage: onGrid.storage.map { Float(max($0, 0) / peak) })
-        let output = try model.run(input)
-        let deblurred = NDArray(shape: [rows, columns], storage: output.storage.map { Double(max($0, 0)) * peak })
-        return deblurred.resampled(rows: inRows, columns: inColumns).reshaped(image.shape)
+        var results = images.map { $0.map { _ in 0.0 } }
+        let size = rows * columns
+        let groups = takesBatches ? (kept.isEmpty ? [] : [0..<kept.count]) : kept.indices.map { $0..<($0 + 1) }
+        for group in groups {
+            let input = NDArray(shape: [group.count, 1, rows, columns], storage: Array(inputs[(group.lowerBound * size)..<(group.upperBound * size)]))
+            let output = try model.run(input)
+            for (k, slot) in group.enumerated() {
+                let image = images[kept[slot]]
+                let deblurred = NDArray(shape: [rows, columns], storage: output.storage[(k * size)..<((k + 1) * size)].map { Double(max($0, 0)) * peaks[slot] })
+                results[kept[slot]] = deblurred.resampled(rows: image.shape[image.rank - 2], columns: image.shape[image.rank - 1]).reshaped(image.shape)
+            }
+        }
+        return results
     }
 }

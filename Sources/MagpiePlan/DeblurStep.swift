@@ -59,6 +59,19 @@ public struct DeblurStep: PlanStep {
             return true
         }
 
+        /// A learned model that takes batches deblurs the items' images in one call (catch-up).
+        public func process(batch items: inout [PlanItem]) throws {
+            guard case let .learned(deblurrer) = method, deblurrer.takesBatches else {
+                for i in items.indices { _ = try process(&items[i]) }
+                return
+            }
+            let withImages = items.indices.filter { items[$0].image != nil }
+            let planes = withImages.map { items[$0].image!.map(Double.init).reshaped(Array(items[$0].image!.shape.suffix(2))) }
+            for (i, deblurred) in zip(withImages, try deblurrer.deblur(planes)) {
+                items[i].image = deblurred.reshaped(items[i].image!.shape).map(Float.init)
+            }
+        }
+
         public var provenance: [String: ProvenanceValue] { ["deblur": .text(method.provenance)] }
     }
 }

@@ -11,10 +11,19 @@ import Testing
     func resamplesAndRescalesAroundTheNetwork(name: String) throws {
         let deblurrer = try ImageDeblurrer(named: name, manifestPath: committedManifest)
         let check = try #require(try deblurrer.model.checkData())
-        let image = NDArray(shape: [deblurrer.rows, deblurrer.columns], storage: check.input.storage.map(Double.init))
-        let direct = try deblurrer.deblur(image)
-        let expected = check.output.storage.map { Double(max($0, 0)) }
-        #expect(zip(direct.storage, expected).allSatisfy { abs($0 - $1) <= 1e-4 })
+        // The check data is a batch of images: deblurred together (one call) and one by one, each is the network's.
+        let size = deblurrer.rows * deblurrer.columns
+        let images = (0..<(check.input.count / size)).map { k in
+            NDArray(shape: [deblurrer.rows, deblurrer.columns], storage: check.input.storage[(k * size)..<((k + 1) * size)].map(Double.init))
+        }
+        #expect(images.count == 2 && deblurrer.takesBatches)
+        let together = try deblurrer.deblur(images)
+        for (k, image) in images.enumerated() {
+            let expected = check.output.storage[(k * size)..<((k + 1) * size)].map { Double(max($0, 0)) }
+            #expect(zip(together[k].storage, expected).allSatisfy { abs($0 - $1) <= 1e-4 })
+            #expect(zip(try deblurrer.deblur(image).storage, expected).allSatisfy { abs($0 - $1) <= 1e-4 })
+        }
+        let image = images[0], direct = together[0]
         let doubled = try deblurrer.deblur(image.map { $0 * 2 })
         #expect(zip(doubled.storage, direct.storage).allSatisfy { abs($0 - 2 * $1) <= 1e-6 })
         let small = try deblurrer.deblur(image.resampled(rows: 64, columns: 64).reshaped([1, 64, 64]))

@@ -59,9 +59,9 @@ def main():
                     description="DC-GAN generator G (Zhang et al.): ResNet encoder-decoder with a global residual, trained unpaired "
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
-             "input": {"shape": [1, 1, h, w], "unit": "1",
+             "input": {"shape": [-1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 20 x 20 mm) scaled to a maximum of 1"},
-             "output": {"shape": [1, 1, h, w], "unit": "1",
+             "output": {"shape": [-1, 1, h, w], "unit": "1",
                         "normalisation": "deblurred image in the style of the deconvolved 6 T/m domain (maximum about 1)"},
              "scanner": a.scanner, "training": training, "metrics": metrics}
     add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)

@@ -83,9 +83,9 @@ def main():
     if first_phase:
         training["init_recipe"] = first_phase
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
-             "input": {"shape": [1, 1, h, w], "unit": "1",
+             "input": {"shape": [-1, 1, h, w], "unit": "1",
                        "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},
-             "output": {"shape": [1, 1, h, w], "unit": "1",
+             "output": {"shape": [-1, 1, h, w], "unit": "1",
                         "normalisation": "deblurred image on the label's scale (the deconvolved 6 T/m image scaled to a maximum of 1)"},
              "scanner": a.scanner, "training": training, "metrics": metrics}
     add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)
