@@ -55,7 +55,7 @@ echo "medians of $rounds rounds (frames/s, and the ratio to the minimal receiver
 import re, statistics, sys
 rates = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"\d+ (\S+) (.*?):?\s+.*\((\d+) frames/s", line)
+    m = re.match(r"\d+ (\S+) (.+?):\s+.*\((\d+) frames/s", line)
     if m: rates.setdefault((m[1], m[2].strip().rstrip(":")), []).append(int(m[3]))
 for (file, what), values in rates.items():
     median = statistics.median(values)

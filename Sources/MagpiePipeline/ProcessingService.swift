@@ -121,8 +121,10 @@ final class ProcessingService: Service {
         }
     }
 
-    /// Foreground frames taken through the plan together in catch-up: one denoiser call across
-    /// blocks (64 periods of three channels), and short enough to give way to live work promptly.
+    /// The most blocks catch-up takes through the plan together: one denoiser call across blocks
+    /// (64 periods of three channels). It starts at one and doubles while a batch takes under a
+    /// quarter second (halving above half a second), so that a slow chain (the score model, about
+    /// a second an image here) still gives way to live work and its budget within a second or so.
     static let catchUpBatch = 24
 
     /// Catch-up: the blocks of a scan that the live path did not image go through the plan from
@@ -157,7 +159,13 @@ final class ProcessingService: Service {
                 while let liveImages, let next = liveImages.nextFrame, next < frame { try spool!.append(try liveImages.next(), frame: next) }
                 try spool!.append(image, frame: frame)
             }
+            var batchBlocks = 1
             func flush() throws {
+                let start = DispatchTime.now().uptimeNanoseconds
+                defer {
+                    let took = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    batchBlocks = took < 0.25 ? min(2 * batchBlocks, Self.catchUpBatch) : took > 0.5 ? max(1, batchBlocks / 2) : batchBlocks
+                }
                 for item in try runner.process(batch: pending) {
                     guard let image = item.image else { continue }
                     try keep(image.storage, frame: item.frame)
@@ -177,7 +185,7 @@ final class ProcessingService: Service {
                     let first = n / block * block
                     guard first + block <= foreground.count, !liveFrames.contains(foreground[first].index) else { continue }
                 }
-                if pendingForeground >= Self.catchUpBatch {
+                if pendingForeground >= batchBlocks * block {
                     if elapsed() > seconds || queue.hasWork {
                         stopped = elapsed() > seconds ? "its \(seconds) s budget (catch_up_seconds) ran out" : "work waits (the next scan's, or a shutdown)"
                         progress.logger.warning("catch-up stopped after \(String(format: "%.1f", elapsed())) s at frame \(frame.index): \(stopped!); the file keeps the live images and the \(made) made by then (magpie reconstruct --plan-from completes it)")
