@@ -26,6 +26,16 @@ import Testing
         }
     }
 
+    @Test func torchThreadsLeaveIntakeACore() throws {
+        let base = "[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\n"
+        #expect(try DaemonConfig.parse(base).torchThreads == max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+        #expect(try DaemonConfig.parse(base + "torch_threads = 3").torchThreads == 3)
+        let error = try #require(throws: PipelineError.self) { try DaemonConfig.parse(base + "torch_threads = 0") }
+        #expect("\(error)".contains("torch_threads"), "\(error)")
+        let reloaded = try DaemonConfig.parse(base + "torch_threads = 2")
+        #expect(reloaded.restartOnlyChanges(from: try DaemonConfig.parse(base + "torch_threads = 1")) == ["[pipeline] torch_threads"])
+    }
+
     @Test func everyKey() throws {
         let config = try DaemonConfig.parse("""
             [input]
