@@ -34,6 +34,9 @@ final class IntakeService: Service {
         }
     }
 
+    /// The most messages taken off the socket at once.
+    static let batch = 32
+
     private func receive() throws {
         var curve: ZeroMQSocket.Curve?
         var authenticator: ZAPAuthenticator?
@@ -58,12 +61,19 @@ final class IntakeService: Service {
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.beat()
             if let parts = try socket.receive(timeoutMilliseconds: 100) {
-                for event in intake.receiver.handle(parts) { intake.handle(event) }
+                // What else waits is taken too (up to 32 messages), so its frames are journalled
+                // with one write: the per-call cost of the write is most of intake's own.
+                var events = intake.receiver.handle(parts)
+                for _ in 1..<Self.batch {
+                    guard let more = try socket.receive(timeoutMilliseconds: 0) else { break }
+                    events += intake.receiver.handle(more)
+                }
+                intake.handle(events)
             }
-            for event in intake.receiver.closeIfSilent(timeout: config.scanTimeout) { intake.handle(event) }
+            intake.handle(intake.receiver.closeIfSilent(timeout: config.scanTimeout))
             intake.tick()
         }
-        for event in intake.receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end") { intake.handle(event) }
+        intake.handle(intake.receiver.closeOpenScan(reason: "incomplete: the daemon stopped before scan-end"))
         logger.info("intake stopped")
     }
 
@@ -88,6 +98,66 @@ final class IntakeService: Service {
             scan = open
         }
 
+        /// Events in order; each run of frames is journalled together.
+        mutating func handle(_ events: [ReceiverEvent]) {
+            var frames: [(FrameHeader, Data, [Data])] = []
+            for event in events {
+                if case let .frame(header, payload, parts) = event {
+                    frames.append((header, payload, parts))
+                    continue
+                }
+                archive(frames)
+                frames.removeAll()
+                handle(event)
+            }
+            archive(frames)
+        }
+
+        /// Frames into the journal (one write), then each to the queue. If the write fails, none
+        /// of them is archived (the journal is cut back to its last whole record) and each is counted.
+        mutating func archive(_ frames: [(header: FrameHeader, payload: Data, parts: [Data])]) {
+            guard !frames.isEmpty else { return }
+            guard var open = scan else {
+                counters.update { $0.received += frames.count }
+                return
+            }
+            defer { scan = open }
+            if open.journal == nil { open.openJournal(durability: config.durability) }
+            do {
+                guard let journal = open.journal else { throw PipelineError.archive("no journal for the scan") }
+                try journal.append(records: frames.map(\.parts))
+            } catch {
+                let before = open.notArchived
+                open.notArchived += frames.count
+                counters.update {
+                    $0.received += frames.count
+                    $0.notArchived += frames.count
+                }
+                if before == 0 || before / 1000 != open.notArchived / 1000 {   // logged at the first and every 1000th
+                    open.logger.error("frame \(frames[0].header.frame) not archived (\(open.notArchived) so far in this scan): \(error)")
+                }
+                return
+            }
+            counters.update {   // one update a write: the counters' lock is on the hot path
+                $0.received += frames.count
+                $0.archived += frames.count
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if open.intake.frames == 0 { open.intake.first = now }
+            open.intake = (open.intake.first, now, open.intake.frames + frames.count, open.intake.bytes + frames.reduce(0) { $0 + $1.payload.count })
+            for (header, payload, _) in frames {
+                guard service.queue.takesFrames else {   // archive only: the plan makes no images
+                    if !header.flags.background { open.foreground += 1 }
+                    continue
+                }
+                let item = PlanItem(frame: header.frame, shape: header.shape, sampleType: header.sampleType, payload: payload, conversion: open.conversion,
+                                    ordinal: header.flags.background ? nil : open.foreground, sentNs: header.sentNs)
+                if !header.flags.background { open.foreground += 1 }
+                let dropped = service.queue.push(.frame(item))
+                if dropped > 0 { counters.update { $0.skipped += dropped } }
+            }
+        }
+
         /// The journal first, then the queue.
         mutating func handle(_ event: ReceiverEvent) {
             switch event {
@@ -105,42 +175,7 @@ final class IntakeService: Service {
                 scan = open
                 service.queue.push(.begin(ScanDescription(metadata: MDFFile(scanStart: start, frames: start.framesPlanned), name: "scan \(start.scanID)"), scanID: start.scanID))
             case let .frame(header, payload, parts):
-                guard var open = scan else {
-                    counters.update { $0.received += 1 }
-                    return
-                }
-                defer { scan = open }
-                if open.journal == nil { open.openJournal(durability: config.durability) }
-                do {
-                    guard let journal = open.journal else { throw PipelineError.archive("no journal for the scan") }
-                    try journal.append(parts)
-                } catch {
-                    open.notArchived += 1
-                    counters.update {
-                        $0.received += 1
-                        $0.notArchived += 1
-                    }
-                    if open.notArchived == 1 || open.notArchived.isMultiple(of: 1000) {
-                        open.logger.error("frame \(header.frame) not archived (\(open.notArchived) so far in this scan): \(error)")
-                    }
-                    return
-                }
-                counters.update {   // one update a frame: the counters' lock is on the hot path
-                    $0.received += 1
-                    $0.archived += 1
-                }
-                let now = DispatchTime.now().uptimeNanoseconds
-                if open.intake.frames == 0 { open.intake.first = now }
-                open.intake = (open.intake.first, now, open.intake.frames + 1, open.intake.bytes + payload.count)
-                guard service.queue.takesFrames else {   // archive only: the plan makes no images
-                    if !header.flags.background { open.foreground += 1 }
-                    return
-                }
-                let item = PlanItem(frame: header.frame, shape: header.shape, sampleType: header.sampleType, payload: payload, conversion: open.conversion,
-                                    ordinal: header.flags.background ? nil : open.foreground, sentNs: header.sentNs)
-                if !header.flags.background { open.foreground += 1 }
-                let dropped = service.queue.push(.frame(item))
-                if dropped > 0 { counters.update { $0.skipped += dropped } }
+                archive([(header, payload, parts)])
             case let .scanClosed(closure):
                 var journal: String?
                 if let open = scan {

@@ -65,7 +65,13 @@ public final class ScanJournal {
     /// Appends one message; when this returns it is archived (see `Durability`). On failure the
     /// file is cut back to its last whole record and the error says why.
     public func append(_ parts: [Data]) throws {
-        let pieces = Self.pieces(parts)
+        try append(records: [parts])
+    }
+
+    /// Appends several messages with one `writev` (intake takes what waits on the socket
+    /// together); all of them are archived when this returns, or none is (see `append`).
+    public func append(records: [[Data]]) throws {
+        let pieces = records.flatMap(Self.pieces)
         let size = pieces.reduce(0) { $0 + $1.count }
         do {
             try Self.write(pieces, to: handle.fileDescriptor)
