@@ -34,8 +34,8 @@ final class IntakeService: Service {
         }
     }
 
-    /// The most messages taken off the socket at once.
-    static let batch = 32
+    /// The most messages, and about the most bytes, taken off the socket at once.
+    static let batch = 32, batchBytes = 256 << 10
 
     private func receive() throws {
         var curve: ZeroMQSocket.Curve?
@@ -61,12 +61,16 @@ final class IntakeService: Service {
         while !stopRequested.load(ordering: .relaxed) {
             heartbeat.beat()
             if let parts = try socket.receive(timeoutMilliseconds: 100) {
-                // What else waits is taken too (up to 32 messages), so its frames are journalled
-                // with one write: the per-call cost of the write is most of intake's own.
+                // What else waits is taken too (up to 32 messages or 256 KiB), so its frames are
+                // journalled with one write: the per-call cost of the write is most of intake's own
+                // for small frames. A 3D frame (646 kB) is journalled alone: batching those was
+                // measured 0.6 x as fast (a batch no longer fits the caches).
                 var events = intake.receiver.handle(parts)
-                for _ in 1..<Self.batch {
+                var bytes = parts.reduce(0) { $0 + $1.count }
+                for _ in 1..<Self.batch where bytes < Self.batchBytes {
                     guard let more = try socket.receive(timeoutMilliseconds: 0) else { break }
                     events += intake.receiver.handle(more)
+                    bytes += more.reduce(0) { $0 + $1.count }
                 }
                 intake.handle(events)
             }
