@@ -87,10 +87,10 @@ public final class ScanJournal {
         committed += UInt64(size)
         if durability == .frame { try synchronize() }
         syncer?.appended()
-        try tick()
     }
 
-    /// Reports a failure of the interval's background flush (once); the caller logs it.
+    /// Reports a failure of the interval's background flush (once); the caller logs it. Not part
+    /// of `append`, whose records are written whatever an earlier flush met.
     public func tick() throws {
         if let failure = syncer?.takeFailure() { throw JournalError("cannot flush journal \(path) to the disk: \(failure)") }
     }
@@ -111,7 +111,7 @@ public final class ScanJournal {
     }
 
     /// `.interval`'s flusher: at most `milliseconds` after a record is appended, `fdatasync` on a
-    /// thread of its own. A failure is kept for the journal's next `tick` or `append` to report.
+    /// thread of its own. A failure is kept for the journal's next `tick` to report.
     private final class Syncer: Sendable {
         private struct State {
             var appended = false
