@@ -126,6 +126,8 @@ final class IntakeService: Service {
                 return
             }
             defer { scan = open }
+            // Taken before the write, so the scan's logged intake rate counts the first batch's time too.
+            let now = DispatchTime.now().uptimeNanoseconds
             if open.journal == nil { open.openJournal(durability: config.durability) }
             do {
                 guard let journal = open.journal else { throw PipelineError.archive("no journal for the scan") }
@@ -146,9 +148,8 @@ final class IntakeService: Service {
                 $0.received += frames.count
                 $0.archived += frames.count
             }
-            let now = DispatchTime.now().uptimeNanoseconds
             if open.intake.frames == 0 { open.intake.first = now }
-            open.intake = (open.intake.first, now, open.intake.frames + frames.count, open.intake.bytes + frames.reduce(0) { $0 + $1.payload.count })
+            open.intake = (open.intake.first, DispatchTime.now().uptimeNanoseconds, open.intake.frames + frames.count, open.intake.bytes + frames.reduce(0) { $0 + $1.payload.count })
             for (header, payload, _) in frames {
                 guard service.queue.takesFrames else {   // archive only: the plan makes no images
                     if !header.flags.background { open.foreground += 1 }
