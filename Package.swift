@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
@@ -47,7 +49,7 @@ let package = Package(
                                              .product(name: "TOMLKit", package: "TOMLKit")]),
         // Calibration-time work on system matrices (`magpie upscale-sm`); reads SMs through the plan's MDF bridge.
         .target(name: "MagpieCalibration", dependencies: ["MagpieCore", "MagpieMDF", "MagpieReco", "MagpieNeural", "MagpiePlan"]),
-        // The daemon: services (intake, processing, scan writer, metrics, watchdog) in one ServiceGroup.
+        // The daemon: services (intake, processing, scan writer, console, watchdog) in one ServiceGroup.
         .target(name: "MagpiePipeline", dependencies: ["MagpieCore", "MagpieMDF", "MagpieWire", "MagpieReco", "MagpieNeural", "MagpiePlan",
                                                  .product(name: "TOMLKit", package: "TOMLKit"),
                                                  .product(name: "Logging", package: "swift-log"),
@@ -55,7 +57,9 @@ let package = Package(
                                                  .product(name: "Prometheus", package: "swift-prometheus"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                  .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                                                 .product(name: "DequeModule", package: "swift-collections")]),
+                                                 .product(name: "DequeModule", package: "swift-collections"),
+                                                 .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "HTTPTypes", package: "swift-http-types")]),
         .executableTarget(
             name: "magpie",
             dependencies: [

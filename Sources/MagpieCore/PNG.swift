@@ -1,7 +1,7 @@
 import Foundation
 
-/// Writes 8-bit grayscale PNG previews without a compression library: the image data goes into
-/// stored (uncompressed) deflate blocks, which every PNG reader accepts.
+/// Writes 8-bit PNG images (grayscale or RGB) without a compression library: the image data goes
+/// into stored (uncompressed) deflate blocks, which every PNG reader accepts.
 public enum PNG {
     /// `pixels` row-major (width fastest), mapped linearly from [low, high] to 0...255 (by default
     /// the image's own minimum and maximum).
@@ -9,29 +9,39 @@ public enum PNG {
         precondition(pixels.count == width * height, "PNG: \(pixels.count) pixels for \(width) x \(height)")
         let lo = low ?? pixels.min() ?? 0, hi = high ?? pixels.max() ?? 1
         let span = hi > lo ? hi - lo : 1
+        let bytes = pixels.map { UInt8(max(0, min(255, (($0 - lo) / span * 255).rounded()))) }
+        return encode(bytes, width: width, height: height, channels: 1)
+    }
+
+    /// `rgb`: 3 bytes a pixel, row-major; `text`: tEXt chunks (keyword, value), e.g. the value range.
+    public static func rgb(_ rgb: [UInt8], width: Int, height: Int, text: [(String, String)] = []) -> Data {
+        precondition(rgb.count == 3 * width * height, "PNG: \(rgb.count) bytes for \(width) x \(height) RGB")
+        return encode(rgb, width: width, height: height, channels: 3, text: text)
+    }
+
+    public static func write(_ pixels: [Double], width: Int, height: Int, to path: String, low: Double? = nil, high: Double? = nil) throws {
+        try grayscale(pixels, width: width, height: height, low: low, high: high).writeAtomically(to: path)
+    }
+
+    private static func encode(_ bytes: [UInt8], width: Int, height: Int, channels: Int, text: [(String, String)] = []) -> Data {
+        let stride = width * channels
         var raw = [UInt8]()
-        raw.reserveCapacity((width + 1) * height)
+        raw.reserveCapacity((stride + 1) * height)
         for row in 0..<height {
             raw.append(0) // filter: none
-            for column in 0..<width {
-                let value = (pixels[row * width + column] - lo) / span
-                raw.append(UInt8(max(0, min(255, (value * 255).rounded()))))
-            }
+            raw.append(contentsOf: bytes[(row * stride)..<((row + 1) * stride)])
         }
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var header = Data()
         header.append(bigEndian: UInt32(width))
         header.append(bigEndian: UInt32(height))
-        header.append(contentsOf: [8, 0, 0, 0, 0]) // 8-bit, grayscale, deflate, no filter, no interlace
+        // 8-bit, grayscale (0) or truecolour (2), deflate, no filter, no interlace
+        header.append(contentsOf: [8, channels == 3 ? 2 : 0, 0, 0, 0])
         png.append(chunk: "IHDR", header)
+        for (keyword, value) in text { png.append(chunk: "tEXt", Data(keyword.utf8) + Data([0]) + Data(value.utf8)) }
         png.append(chunk: "IDAT", zlibStored(raw))
         png.append(chunk: "IEND", Data())
         return png
-    }
-
-    public static func write(_ pixels: [Double], width: Int, height: Int, to path: String, low: Double? = nil, high: Double? = nil) throws {
-        // Atomic, so that a viewer polling a live preview never reads half a file.
-        try grayscale(pixels, width: width, height: height, low: low, high: high).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     private static func zlibStored(_ bytes: [UInt8]) -> Data {
@@ -64,6 +74,13 @@ public enum PNG {
         var c: UInt32 = 0xFFFF_FFFF
         for byte in data { c = crcTable[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
+    }
+}
+
+extension Data {
+    /// Atomic, so that a viewer polling a live preview never reads half a file.
+    public func writeAtomically(to path: String) throws {
+        try write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 

@@ -57,11 +57,28 @@ public final class Counters: Sendable {
     private let state = Mutex(State())
     private let exported: [CoreMetrics.Counter]
     private let freeBytes: Gauge
+    private let archivedBytes: CoreMetrics.Counter
+    private let scansWritten: (complete: CoreMetrics.Counter, incomplete: CoreMetrics.Counter)
+    private let lastScanWritten: Gauge
 
     /// `factory`: where the counters are exported (the daemon's Prometheus registry).
     public init(factory: any MetricsFactory) {
         exported = Values.metricNames.map { CoreMetrics.Counter(label: $0, factory: factory) }
         freeBytes = Gauge(label: "magpie_output_free_bytes", factory: factory)
+        archivedBytes = CoreMetrics.Counter(label: "magpie_archived_bytes_total", factory: factory)
+        scansWritten = (CoreMetrics.Counter(label: "magpie_scans_written_total", dimensions: [("complete", "true")], factory: factory),
+                        CoreMetrics.Counter(label: "magpie_scans_written_total", dimensions: [("complete", "false")], factory: factory))
+        // A time, not an age (Prometheus's convention): the age is `time() - magpie_last_scan_written_timestamp_seconds`.
+        lastScanWritten = Gauge(label: "magpie_last_scan_written_timestamp_seconds", factory: factory)
+    }
+
+    /// Payload bytes written to journals (one call a journal write).
+    public func addArchived(bytes: Int) { archivedBytes.increment(by: bytes) }
+
+    /// A scan's file is written.
+    public func scanWritten(complete: Bool) {
+        (complete ? scansWritten.complete : scansWritten.incomplete).increment()
+        lastScanWritten.record(Date().timeIntervalSince1970)
     }
 
     /// Free bytes in the output directory's file system at the last check.
@@ -96,6 +113,9 @@ public final class Counters: Sendable {
     }
 
     public var total: Values { state.withLock { $0.totals } }
+
+    /// The open scan's counters so far.
+    public var scan: Values { state.withLock { $0.scan } }
 
     /// The open scan's counters, reset for the next scan.
     public func takeScan() -> Values {

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// queue, and turns each scan into one MDF file in the output directory. It is a group of
 /// services (swift-service-lifecycle), started in this order and stopped in the reverse one:
 ///
-/// - metrics: the Prometheus endpoint (stopped last, so it answers while the daemon drains);
+/// - console: the HTTP server (page, JSON API, live streams, Prometheus metrics; stopped last, so it answers while the daemon drains);
 /// - scan writer: journal + images -> MDF, retention; recovery of killed scans before the rest starts;
 /// - processing: the plan, on its own thread;
 /// - reload: SIGHUP reads the configuration again and hands processing the new plan;
@@ -25,11 +25,13 @@ public final class Daemon: Sendable {
     /// Every metric the daemon exports.
     public let registry = PrometheusCollectorRegistry()
     public let writer: ScanWriter
+    /// What the console shows live.
+    public let live = LiveView()
     private let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private let logger: Logger
 
     /// Checks the output directory, builds the plan (models and matrices loaded and verified) and
-    /// binds the metrics port, so that every configuration error shows before anything listens.
+    /// checks the console's address and token, so that every configuration error shows before anything listens.
     /// `written` is called with each scan file's path once it is complete.
     public init(config: DaemonConfig, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
                 written: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -49,19 +51,39 @@ public final class Daemon: Sendable {
         counters = Counters(factory: factory)
         let queue = WorkQueue(capacity: config.queueLength, block: config.plan.step(AverageStep.self)?.effectiveFrames ?? 1,
                               takesFrames: config.plan.method != nil)
-        writer = ScanWriter(config: config, logger: logger, written: written)
+        writer = ScanWriter(config: config, logger: logger) { [counters, live] path, closure in
+            counters.scanWritten(complete: closure.complete)
+            live.scanWritten(path: path, scanID: closure.scanID, complete: closure.complete, status: closure.status)
+            written(path)
+        }
         let processing = ProcessingService(config: config, runner: runner, queue: queue, counters: counters, writer: writer,
-                                           logger: logger, factory: factory)
+                                           live: live, logger: logger, factory: factory)
         let intake = IntakeService(config: config, queue: queue, counters: counters, logger: logger) {
             notifier.notify("READY=1\nSTATUS=receiving")
         }
-        let metrics = try config.metricsListen.isEmpty ? nil
-            : MetricsService(address: MetricsAddress(config.metricsListen)!, registry: registry, logger: logger)
+        for note in config.notes { logger.notice("\(note)") }
+        let console = try config.consoleListen.isEmpty ? nil : ConsoleService(
+            settings: .init(address: ListenAddress(config.consoleListen)!, token: config.consoleTokenFile.map(Self.token), updateRate: config.consoleUpdateRate),
+            sources: .init(config: config, counters: counters, live: live, registry: registry, queueFrames: { [queue] in queue.frames }),
+            logger: logger)
         let watchdog = WatchdogService(notifier: notifier, watching: [intake.heartbeat, processing.heartbeat])
         let reload = ReloadService(config: config, processing: processing, queue: queue, logger: logger)
-        services = ([metrics, writer, processing, reload, intake, watchdog] as [(any Service)?]).compactMap { $0 }.map {
+        services = ([console, writer, processing, reload, intake, watchdog] as [(any Service)?]).compactMap { $0 }.map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }
+    }
+
+    /// The console's token: the file's text without surrounding white space, 16 characters or more.
+    private static func token(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError.config("[console] token_file \(path) cannot be read")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.count >= 16, token.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != ";" && $0 != "," && $0 != "\"" }) else {
+            throw PipelineError.config("[console] token_file \(path) must hold one token of 16 or more printable ASCII characters "
+                                       + "(no spaces, ';', ',' or '\"'), e.g. from: head -c 24 /dev/urandom | base64")
+        }
+        return token
     }
 
     /// The services as one group; `signals`: SIGTERM and SIGINT shut it down gracefully.

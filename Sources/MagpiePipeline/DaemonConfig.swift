@@ -49,8 +49,14 @@ public struct DaemonConfig: Sendable {
     /// LibTorch's intra-op threads for the learned stages: one core fewer than the machine has,
     /// so that intake always has a core of its own.
     public var torchThreads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
-    /// host:port of the Prometheus text endpoint; "" for none.
-    public var metricsListen = "127.0.0.1:9464"
+    /// host:port of the console (page, JSON API, live streams, Prometheus metrics); "" for none.
+    public var consoleListen = "127.0.0.1:9464"
+    /// A file holding the token every console request presents; required when `consoleListen` is not a loopback address.
+    public var consoleTokenFile: String?
+    /// Most live updates a second to each browser (`/api/live`).
+    public var consoleUpdateRate = 10.0
+    /// What the daemon logs at start about the file (old key names it read).
+    public var notes: [String] = []
     /// The file's own text, stored with every scan as provenance.
     public var text = ""
     /// The file it was read from (nil when parsed from text): what a reload (SIGHUP) reads again.
@@ -80,7 +86,7 @@ public struct DaemonConfig: Sendable {
     }
 
     /// What a reload applies: the plan, its models and matrices, and catch_up_seconds. The rest
-    /// ([input], [output], [metrics], the queue's length) needs a restart: the names of what
+    /// ([input], [output], [console], the queue's length) needs a restart: the names of what
     /// differs from `other` there.
     public func restartOnlyChanges(from other: DaemonConfig) -> [String] {
         var changed: [String] = []
@@ -94,7 +100,9 @@ public struct DaemonConfig: Sendable {
         }
         if queueLength != other.queueLength { changed.append("[pipeline] queue") }
         if torchThreads != other.torchThreads { changed.append("[pipeline] torch_threads") }
-        if metricsListen != other.metricsListen { changed.append("[metrics]") }
+        if (consoleListen, consoleTokenFile, consoleUpdateRate) != (other.consoleListen, other.consoleTokenFile, other.consoleUpdateRate) {
+            changed.append("[console]")
+        }
         return changed
     }
 
@@ -105,7 +113,7 @@ public struct DaemonConfig: Sendable {
         } catch let error as TOMLParseError {
             throw PipelineError.config("\(source): \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
         }
-        let sections = ["input", "output", "pipeline", "stage", "metrics"]
+        let sections = ["input", "output", "pipeline", "stage", "console", "metrics"]
         for key in table.keys where !sections.contains(key) {
             throw PipelineError.config("\(source): unknown section [\(key)]; known: \(sections.map { "[\($0)]" }.joined(separator: ", "))")
         }
@@ -126,6 +134,8 @@ public struct DaemonConfig: Sendable {
         let input = try section("input", as: InputSection.self, keys: InputSection.CodingKeys.allCases.map(\.rawValue))
         let output = try section("output", as: OutputSection.self, keys: OutputSection.CodingKeys.allCases.map(\.rawValue))
         let pipeline = try section("pipeline", as: PipelineSection.self, keys: PipelineSection.CodingKeys.allCases.map(\.rawValue) + Self.flatKeys)
+        let console = try section("console", as: ConsoleSection.self, keys: ConsoleSection.CodingKeys.allCases.map(\.rawValue))
+        // [metrics] listen: the console's address under its name before the console served more than metrics.
         let metrics = try section("metrics", as: MetricsSection.self, keys: MetricsSection.CodingKeys.allCases.map(\.rawValue))
 
         var config = DaemonConfig(endpoint: input.endpoint, directory: output.directory)
@@ -171,10 +181,25 @@ public struct DaemonConfig: Sendable {
         case nil: break
         }
         config.torchThreads = try check(pipeline.torchThreads, 1...1024, "[pipeline] torch_threads") ?? config.torchThreads
-        config.metricsListen = metrics.listen ?? config.metricsListen
-        if !config.metricsListen.isEmpty, MetricsAddress(config.metricsListen) == nil {
-            throw PipelineError.config("\(source): [metrics] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.metricsListen)\"")
+        if let old = metrics.listen {
+            guard console.listen == nil else {
+                throw PipelineError.config("\(source): [metrics] listen is the old name of [console] listen; give only [console] listen")
+            }
+            config.notes.append("\(source): [metrics] listen is read as [console] listen, its new name (the console serves /metrics and more)")
+            config.consoleListen = old
         }
+        config.consoleListen = console.listen ?? config.consoleListen
+        if !config.consoleListen.isEmpty {
+            guard let address = ListenAddress(config.consoleListen) else {
+                throw PipelineError.config("\(source): [console] listen must be host:port, e.g. \"127.0.0.1:9464\", not \"\(config.consoleListen)\"")
+            }
+            if !address.isLoopback && console.tokenFile == nil {
+                throw PipelineError.config("\(source): [console] listen = \"\(config.consoleListen)\" is reachable from other machines: "
+                                           + "set [console] token_file (a file holding a token of 16 or more characters), or listen on 127.0.0.1")
+            }
+        }
+        config.consoleTokenFile = console.tokenFile
+        config.consoleUpdateRate = try check(console.updateRate, 0.5...60, "[console] update_rate") ?? config.consoleUpdateRate
         return config
     }
 
@@ -262,6 +287,13 @@ public struct DaemonConfig: Sendable {
         }
     }
 
+    private struct ConsoleSection: Decodable {
+        var listen: String?
+        var tokenFile: String?
+        var updateRate: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable { case listen, tokenFile = "token_file", updateRate = "update_rate" }
+    }
+
     private struct MetricsSection: Decodable {
         var listen: String?
         enum CodingKeys: String, CodingKey, CaseIterable { case listen }
@@ -336,8 +368,8 @@ public struct DaemonConfig: Sendable {
     }
 }
 
-/// host:port of a TCP listener.
-public struct MetricsAddress: Sendable, Equatable {
+/// host:port of a TCP listener (IPv4 or a name such as localhost).
+public struct ListenAddress: Sendable, Equatable {
     public let host: String
     public let port: UInt16
 
@@ -346,5 +378,26 @@ public struct MetricsAddress: Sendable, Equatable {
         host = String(text[..<colon])
         self.port = port
         guard !host.isEmpty else { return nil }
+    }
+
+    /// Reachable from this machine only.
+    public var isLoopback: Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]" }
+
+    /// Binds and releases the address, so that a taken port or a foreign address is a start-up
+    /// error rather than a failure after the rest of the daemon started.
+    func checkBindable() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw PipelineError.config("console socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else {
+            throw PipelineError.config("[console] listen: \(host) is not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0 else { throw PipelineError.config("[console] listen \(host):\(port): \(String(cString: strerror(errno)))") }
     }
 }

@@ -149,7 +149,9 @@ final class IntakeService: Service {
                 $0.archived += frames.count
             }
             if open.intake.frames == 0 { open.intake.first = now }
-            open.intake = (open.intake.first, DispatchTime.now().uptimeNanoseconds, open.intake.frames + frames.count, open.intake.bytes + frames.reduce(0) { $0 + $1.payload.count })
+            let bytes = frames.reduce(0) { $0 + $1.payload.count }
+            counters.addArchived(bytes: bytes)
+            open.intake = (open.intake.first, DispatchTime.now().uptimeNanoseconds, open.intake.frames + frames.count, open.intake.bytes + bytes)
             for (header, payload, _) in frames {
                 guard service.queue.takesFrames else {   // archive only: the plan makes no images
                     if !header.flags.background { open.foreground += 1 }

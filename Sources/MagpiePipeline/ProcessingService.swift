@@ -21,14 +21,25 @@ final class ProcessingService: Service {
     /// config they came from: the processing thread takes it at start, and a reloaded one at the
     /// next scan start.
     private let incoming: Mutex<PlanHandOff?>
+    private let live: LiveView
+    private let factory: any MetricsFactory
     private let frameTime: Metrics.Timer
+    private let latency: Metrics.Timer
     let heartbeat = Heartbeat()
 
     init(config: DaemonConfig, runner: consuming sending PlanRunner, queue: WorkQueue, counters: Counters, writer: ScanWriter,
-         logger: Logger, factory: any MetricsFactory) {
-        (self.config, self.queue, self.counters, self.writer, self.logger) = (config, queue, counters, writer, logger)
+         live: LiveView, logger: Logger, factory: any MetricsFactory) {
+        (self.config, self.queue, self.counters, self.writer, self.live, self.logger, self.factory) = (config, queue, counters, writer, live, logger, factory)
         incoming = Mutex(PlanHandOff(ProcessingPlan(runner: runner, config: config)))
         frameTime = Metrics.Timer(label: "magpie_frame_processing_seconds", factory: factory)
+        latency = Metrics.Timer(label: "magpie_live_latency_seconds", factory: factory)
+        live.setChain(config.plan)
+    }
+
+    /// Each step's time per frame into `magpie_stage_processing_seconds{stage="..."}` (a histogram).
+    private func timeSteps(of runner: PlanRunner) {
+        let timers = runner.plan.steps.map { Metrics.Timer(label: "magpie_stage_processing_seconds", dimensions: [("stage", $0.name)], factory: factory) }
+        runner.stepTime = { index, nanoseconds in timers[index].recordNanoseconds(Int64(nanoseconds)) }
     }
 
     func run() async throws {
@@ -48,6 +59,7 @@ final class ProcessingService: Service {
     /// A scan as processing sees it.
     private struct ScanProgress {
         var scan: ScanDescription
+        var scanID: String
         var logger: Logger
         var enabled = true
         /// The scan's images, spooled to disk (nil until the first image, or when the spool cannot be created).
@@ -64,6 +76,7 @@ final class ProcessingService: Service {
 
     private func process() {
         guard var plan = incoming.withLock({ $0.take() })?.take() else { return }
+        timeSteps(of: plan.runner)
         var scan: ScanProgress?
         while true {
             heartbeat.beat()
@@ -76,6 +89,8 @@ final class ProcessingService: Service {
             case let .begin(description, scanID):
                 if let reloaded = incoming.withLock({ $0.take() })?.take() {
                     plan = reloaded
+                    timeSteps(of: plan.runner)
+                    live.setChain(plan.config.plan)
                     queue.block = plan.config.plan.step(AverageStep.self)?.effectiveFrames ?? 1
                     queue.takesFrames = plan.config.plan.method != nil
                     logger.info("the reloaded plan runs from this scan on: \(plan.config.plan.steps.map(\.name).joined(separator: ", "))")
@@ -83,7 +98,8 @@ final class ProcessingService: Service {
                 let runner = plan.runner
                 var logger = self.logger
                 logger[metadataKey: DaemonLogHandler.scanKey] = "\(scanID)"
-                scan = ScanProgress(scan: description, logger: logger)
+                scan = ScanProgress(scan: description, scanID: scanID, logger: logger)
+                live.scanStarted(description, scanID: scanID)
                 do {
                     try runner.begin(description)
                 } catch {
@@ -110,6 +126,7 @@ final class ProcessingService: Service {
                     }
                 }
                 let provenance = images.map { PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: $0.frames) }
+                live.scanEnded(scanID: closure.scanID, complete: closure.complete, status: closure.status)
                 writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images, geometry: runner.geometry,
                                                       provenance: provenance, latencies: scan?.latencies ?? [], catchUp: catchUp,
                                                       configText: plan.config.text))
@@ -221,6 +238,7 @@ final class ProcessingService: Service {
     }
 
     private func process(_ item: PlanItem, _ progress: inout ScanProgress, runner: PlanRunner) {
+        live.frame(item, scanID: progress.scanID)
         guard progress.enabled else { return }
         let result: PlanItem?
         let began = DispatchTime.now()
@@ -236,6 +254,8 @@ final class ProcessingService: Service {
         counters.update { $0.processed += 1 }
         guard let item = result, let image = item.image, let geometry = runner.geometry else { return }
         progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
+        latency.recordNanoseconds(Int64(progress.latencies.last! * 1e6))
+        live.image(image.storage, frame: item.frame, geometry: geometry, unit: runner.unit ?? "", scanID: progress.scanID)
         if progress.images == nil && !progress.spoolFailed {
             let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.scan.name))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")
             do {
@@ -255,7 +275,7 @@ final class ProcessingService: Service {
         }
         let now = DispatchTime.now()
         if let preview = config.previewPath, now.uptimeNanoseconds - progress.lastPreview.uptimeNanoseconds > 250_000_000 {
-            try? Preview.write(image.storage[...], size: geometry.size, to: preview)
+            try? Preview.write(image.storage[...], size: geometry.size, to: preview, unit: runner.unit ?? "")
             progress.lastPreview = now
         }
     }

@@ -8,7 +8,7 @@ import UnixSignals
 /// matrices loaded and verified) on a thread of its own, and hands it to processing, which runs it
 /// from the next scan start on; the stream and an open scan go on undisturbed. A file that cannot
 /// be read or a plan that cannot be built is logged and the running plan stays. Settings outside
-/// the plan ([input], [output], [metrics], the queue's length) need a restart, and are said so.
+/// the plan ([input], [output], [console], the queue's length) need a restart, and are said so.
 final class ReloadService: Service {
     private let config: DaemonConfig
     private let processing: ProcessingService

@@ -44,10 +44,10 @@ public final class ScanWriter: Service {
     private let logger: Logger
     private let scans: AsyncStream<FinishedScan>
     private let input: AsyncStream<FinishedScan>.Continuation
-    /// Called with each file's path once it is written (tests; later the console's events).
-    private let written: @Sendable (String) -> Void
+    /// Called with each file's path and how its scan ended, once the file is written (metrics, the console's events, tests).
+    private let written: @Sendable (String, ScanClosure) -> Void
 
-    init(config: DaemonConfig, logger: Logger, written: @escaping @Sendable (String) -> Void = { _ in }) {
+    init(config: DaemonConfig, logger: Logger, written: @escaping @Sendable (String, ScanClosure) -> Void = { _, _ in }) {
         (self.config, self.logger, self.written) = (config, logger, written)
         (scans, input) = AsyncStream.makeStream(of: FinishedScan.self)
     }
@@ -86,7 +86,7 @@ public final class ScanWriter: Service {
                                  provenance: reconstruction == nil ? nil : scan.provenance, catchUp: scan.catchUp, configText: scan.configText,
                                  counters: scan.counters)
             if let preview = config.previewPath, let geometry = scan.geometry, let newest = scan.images?.newest {
-                try? Preview.write(newest[...], size: geometry.size, to: preview)
+                try? Preview.write(newest[...], size: geometry.size, to: preview, unit: scan.provenance?.unit ?? "")
             }
             try FileManager.default.removeItem(atPath: journal)
             let missing = closure.missing.isEmpty ? "" : " (missing frames \(MissingFrames.description(closure.missing)))"
@@ -95,7 +95,7 @@ public final class ScanWriter: Service {
             if !latencies.isEmpty {
                 logger.info("\(String(format: "send-to-image latency median %.2f ms, 99th percentile %.2f ms, over %d images", latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)], latencies.count))")
             }
-            written(path)
+            written(path, closure)
             applyRetention(keeping: path)
         } catch {
             logger.error("cannot write its file (\(error)); its journal \(journal) is kept and will be recovered at the next start")

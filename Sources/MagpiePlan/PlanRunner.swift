@@ -10,6 +10,8 @@ public final class PlanRunner {
     public let plan: ReconstructionPlan
     /// One per step, in the plan's order.
     public let runners: [any StepRunner]
+    /// Told each step's time for each frame `process` takes through it (the daemon's per-stage histograms).
+    public var stepTime: ((_ step: Int, _ nanoseconds: UInt64) -> Void)?
 
     public init(_ plan: ReconstructionPlan, context: PlanContext) throws {
         self.plan = plan
@@ -37,8 +39,11 @@ public final class PlanRunner {
     /// step (with its image, if the plan makes images), nil when a step kept it.
     public func process(_ item: PlanItem, from first: Int = 0) throws -> PlanItem? {
         var item = item
-        for runner in runners[first...] {
-            guard try runner.process(&item) else { return nil }
+        for index in first..<runners.count {
+            let began = stepTime == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            let kept = try runners[index].process(&item)
+            stepTime?(index, DispatchTime.now().uptimeNanoseconds - began)
+            guard kept else { return nil }
         }
         return item
     }

@@ -11,7 +11,7 @@ import Testing
         #expect(config.socket == .sub && !config.bind && config.models == "models/manifest.json")
         #expect(config.plan.steps.map(\.name) == ["background", "xspace"] && config.plan.step(BackgroundStep.self)?.mode == .preceding)
         #expect(config.previewPath == "/var/lib/magpie/latest.png")
-        #expect(config.metricsListen == "127.0.0.1:9464")
+        #expect(config.consoleListen == "127.0.0.1:9464" && config.consoleTokenFile == nil && config.consoleUpdateRate == 10)
         #expect(config.catchUpSeconds == 30)
     }
 
@@ -65,9 +65,13 @@ import Testing
             lambda = 0.05
             iterations = 2
             queue = 8
-            [metrics]
+            [console]
             listen = ""
             """)
+        let console = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\nlisten = \"0.0.0.0:80\"\ntoken_file = \"t\"\nupdate_rate = 4\n")
+        #expect(console.consoleListen == "0.0.0.0:80" && console.consoleTokenFile == "t" && console.consoleUpdateRate == 4 && console.notes.isEmpty)
+        let old = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"127.0.0.1:9000\"\n")
+        #expect(old.consoleListen == "127.0.0.1:9000" && old.notes.count == 1 && old.notes[0].contains("new name"))
         let deblur = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"msa\"\ndeblur_model = \"msa-lab\"\n")
         #expect(deblur.plan.step(DeblurStep.self)?.method == .msa && deblur.plan.step(DeblurStep.self)?.model == "msa-lab")
         let dcgan = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"dcgan\"\n")
@@ -77,7 +81,7 @@ import Testing
         #expect(config.plan.steps.map(\.name) == ["denoise", "kaczmarz"] && config.plan.step(DenoiseStep.self)?.model == "denoiser-lab")
         let solver = try #require(config.plan.step(SystemMatrixStep.self))
         #expect(solver.matrix.systemMatrices == ["sm.mdf"] && solver.lambda == 0.05 && solver.iterations == 2)
-        #expect(config.queueLength == 8 && config.metricsListen.isEmpty)
+        #expect(config.queueLength == 8 && config.consoleListen.isEmpty)
         #expect(config.scanTimeout == 2.5 && config.maximumMessageBytes == 2_000_000)
         #expect(config.curveSecretKeyFile == "daemon.key" && config.curveAllowedClientsFile == "allowed")
         #expect(config.durability == .interval(milliseconds: 50) && config.minFreeBytes == 1000 && config.keepDays == 30 && config.keepBytes == 1_000_000)
@@ -102,7 +106,12 @@ import Testing
         ("[input]\nendpoint = \"e\"\nmax_message_bytes = 10\n[output]\ndirectory = \"d\"", "max_message_bytes = 10 is out of range; allowed: 1048576 to 268435456"),
         ("[input]\nendpoint = \"e\"\nhigh_water_mark = 99999999999\n[output]\ndirectory = \"d\"", "high_water_mark = 99999999999 is out of range"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndenoise = \"n2n\"", "denoise must be \"signal-denoiser\" or \"off\""),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\nlisten = \"9464\"", "listen must be host:port"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[metrics]\nlisten = \"9464\"", "listen must be host:port"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\nlisten = \"0.0.0.0:9464\"", "set [console] token_file"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\nlisten = \"127.0.0.1:1\"\n[metrics]\nlisten = \"127.0.0.1:2\"", "give only [console] listen"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\nupdate_rate = 1000", "update_rate = 1000.0 is out of range"),
+        ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[console]\ntoken = \"x\"", "unknown key token in [console]"),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"gan\"", "deblur must be one of \"off\", \"msa\", \"dcgan\", \"wiener\", \"rl\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"rl\"\nreconstruct = \"off\"", "needs reconstruct = \"xspace\""),
         ("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\nstages = [\"background\", \"xspase\"]", "unknown stage \"xspase\"; known: background"),

@@ -38,7 +38,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "magpie-shutdown-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var config = DaemonConfig(endpoint: "tcp://127.0.0.1:\(Self.freePort())", directory: directory)
-        (config.socket, config.bind, config.metricsListen, config.preview) = (.pull, true, "", "")
+        (config.socket, config.bind, config.consoleListen, config.preview) = (.pull, true, "", "")
         let log = LogCapture()
         let written = Mutex<[String]>([])
         let daemon = try Daemon(config: config, logger: log.logger, notifier: SystemdNotifier(environment: [:])) { path in
@@ -81,7 +81,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "magpie-shutdown-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var config = DaemonConfig(endpoint: "tcp://256.1.1.1:5", directory: directory)
-        (config.socket, config.bind, config.metricsListen) = (.pull, true, "")
+        (config.socket, config.bind, config.consoleListen) = (.pull, true, "")
         let daemon = try Daemon(config: config, logger: LogCapture().logger, notifier: SystemdNotifier(environment: [:]))
         await #expect(throws: (any Error).self) { try await daemon.serviceGroup(signals: false).run() }
     }

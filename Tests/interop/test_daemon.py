@@ -41,10 +41,10 @@ class Daemon:
     """A daemon in a temporary directory, stopped (and killed if need be) on exit."""
 
     def __init__(self, directory, socket_kind="pull", bind=False, reconstruct="xspace", system_matrix=None, pipeline="", plan=None,
-                 input_keys="", output_keys=""):
-        """`input_keys`, `output_keys`: more lines for [input] and [output]."""
+                 input_keys="", output_keys="", console_host="127.0.0.1", console_keys=""):
+        """`input_keys`, `output_keys`, `console_keys`: more lines for [input], [output] and [console]."""
         self.directory = directory
-        self.port, self.metrics_port = free_port(), free_port()
+        self.port, self.console_port = free_port(), free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.out = os.path.join(directory, "out")
         self.config = os.path.join(directory, "magpie.toml")
@@ -54,7 +54,7 @@ class Daemon:
                          # `plan`: a [pipeline] section with stages and its [stage.NAME] tables, verbatim.
                          + (plan if plan is not None else f'[pipeline]\nreconstruct = "{reconstruct}"\n'
                             + (f'system_matrix = "{system_matrix}"\n' if system_matrix else "") + pipeline)
-                         + f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
+                         + f'[console]\nlisten = "{console_host}:{self.console_port}"\n{console_keys}\n')
         self.log_path = os.path.join(directory, f"daemon-{time.time()}.log")
         self.process = None
 
@@ -62,7 +62,9 @@ class Daemon:
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen([MAGPIE, "daemon", "--config", self.config], stderr=self.log_file, stdout=self.log_file)
         try:
-            wait_for(lambda: "listening on" in self.log() or self.process.poll() is not None, 60, "the daemon to listen")
+            # Intake and the console start side by side: both say when they listen.
+            wait_for(lambda: ("listening on" in self.log() and "console on" in self.log()) or self.process.poll() is not None, 60,
+                     "the daemon to listen")
         except AssertionError as error:
             raise AssertionError(f"{error}; its log:\n{self.log()}") from None
         if "listening on" not in self.log():
@@ -75,7 +77,7 @@ class Daemon:
 
     def metric_families(self):
         """/metrics as Prometheus reads it (prometheus_client's text-format parser): {name: family}."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.console_port}/metrics", timeout=5) as response:
             text = response.read().decode()
         return {family.name: family for family in text_string_to_metric_families(text)}
 

@@ -29,6 +29,41 @@ extension HDF5File {
         return NDArray(shape: shape, storage: storage)
     }
 
+    /// Reads entry `index` along the first axis of a dataset of shape [N, ...] (one image of
+    /// /reconstruction/data, say) without reading the rest; its shape is the dataset's without the first axis.
+    public func read<T: HDF5Element>(_ path: String, index: Int, as type: T.Type = T.self) throws -> NDArray<T> {
+        let dataset = try openDataset(path)
+        defer { H5Dclose(dataset) }
+        let fileType = try datasetType(dataset, path)
+        defer { H5Tclose(fileType) }
+        let stored = HDF5Type.classify(fileType)
+        guard T.canRead(stored) else {
+            throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
+        }
+        let shape = try extent(of: dataset, path).shape
+        guard shape.count >= 1, (0..<shape[0]).contains(index) else {
+            throw HDF5Error(file: self.path, path: path, message: "has \(shape.first ?? 0) entries along its first axis; there is no entry \(index)")
+        }
+        let entryShape = Array(shape.dropFirst())
+        let fileSpace = try dataspace(dataset, path)
+        defer { H5Sclose(fileSpace) }
+        let start = [hsize_t(index)] + entryShape.map { _ in hsize_t(0) }
+        let count = ([1] + entryShape).map { hsize_t($0) }
+        guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil) >= 0 else { throw failure(path, "cannot select entry \(index)") }
+        let memorySpace = try makeDataspace(shape: [1] + entryShape, maxShape: nil, path: path)
+        defer { H5Sclose(memorySpace) }
+        let total = NDArray<T>.count(of: entryShape)
+        var status: herr_t = 0
+        let storage = [T](unsafeUninitializedCapacity: total) { buffer, initialized in
+            if total > 0 {
+                status = T.withMemoryType { H5Dread(dataset, $0, memorySpace, fileSpace, mp_H5P_DEFAULT(), buffer.baseAddress) }
+            }
+            initialized = status < 0 ? 0 : total
+        }
+        guard status >= 0 else { throw failure(path, "cannot read entry \(index)") }
+        return NDArray(shape: entryShape, storage: storage)
+    }
+
     /// Reads a scalar, or the single element of a one-element array.
     public func readScalar<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws -> T {
         let array: NDArray<T> = try read(path)

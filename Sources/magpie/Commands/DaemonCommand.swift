@@ -17,8 +17,9 @@ struct DaemonCommand: AsyncParsableCommand {
 
             Journals left by a killed daemon become MDF files at the next start; one that cannot is moved to \
             quarantine/ (magpie recover). SIGTERM or SIGINT: intake stops, the open scan is finished as incomplete, \
-            processing drains, the last file is written, exit 0. Metrics are served as Prometheus text on [metrics] \
-            listen. systemd/magpie.toml documents every key.
+            processing drains, the last file is written, exit 0. The console (the operator's page, a JSON API, live \
+            streams and Prometheus metrics at /metrics) is served on [console] listen, 127.0.0.1:9464 by default: \
+            open http://127.0.0.1:9464/ in a browser. systemd/magpie.toml documents every key.
 
             Example:
               magpie daemon --config /etc/magpie/magpie.toml

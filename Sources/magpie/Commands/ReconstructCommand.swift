@@ -68,7 +68,8 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Run the plan an output file records (/_magpie/reconstruction/plan), e.g. a daemon's scan file.") var planFrom: String?
     @Option(name: .shortAndLong, help: "Output MDF file.") var output: String
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
-    @Option(help: "Write a PNG preview of the last image (maximum along z for 3D).") var png: String?
+    @Option(help: "Write a PNG preview of the last image (maximum along z for 3D): viridis over its own range, small grids sized up (nearest) to 256 pixels or more.") var png: String?
+    @Flag(help: "Leave the colour bar (lowest value at the bottom, highest at the top) out of the --png preview.") var noColourBar = false
 
     func validate() throws {
         if plan != nil && planFrom != nil { throw ValidationError("--plan and --plan-from are two sources of one plan: give one") }
@@ -139,7 +140,8 @@ struct ReconstructCommand: ParsableCommand {
         try MDFWriter.write(out, to: output, overwrite: overwrite) { try provenance.write(to: $0) }
         if let png {
             let voxels = result.geometry.size.reduce(1, *)
-            try Preview.write(result.images.storage[(result.images.count - voxels)...], size: result.geometry.size, to: png)
+            try Preview.write(result.images.storage[(result.images.count - voxels)...], size: result.geometry.size, to: png,
+                              colourBar: !noColourBar, unit: result.unit)
         }
         let q = result.frames.count
         var residual = ""
