@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian -dev packages; see scripts/setup.sh).
@@ -59,7 +60,8 @@ let package = Package(
                                                  .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                                  .product(name: "DequeModule", package: "swift-collections"),
                                                  .product(name: "Hummingbird", package: "hummingbird"),
-                                                 .product(name: "HTTPTypes", package: "swift-http-types")]),
+                                                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                 .product(name: "NIOPosix", package: "swift-nio")]),
         .executableTarget(
             name: "magpie",
             dependencies: [

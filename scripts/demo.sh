@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The demo: the daemon and the simulated scanner on loopback. One phantom scan is streamed,
-# archived, reconstructed (x-space) and written as MDF; the file, the PNG preview and the
-# counters are left in demo-output/.
+# archived, reconstructed (x-space) and written as MDF while the daemon's console serves it live
+# (the address is printed; MAGPIE_DEMO_HOLD=SECONDS keeps it up that long after the scan, to look
+# around); the file, the PNG preview and the counters are left in demo-output/.
 source "$(dirname "$0")/prologue.sh"
 
 build_release
 "$magpie" --version
 out="$PWD/demo-output"
 rm -rf "$out" && mkdir -p "$out"
-port=$((20000 + RANDOM % 20000)); metrics=$((port + 1))
+port=$((20000 + RANDOM % 20000)); console=$((port + 1))
 cat > "$out/magpie.toml" <<TOML
 [input]
 endpoint = "tcp://127.0.0.1:$port"
@@ -16,22 +17,30 @@ socket = "pull"
 bind = true
 [output]
 directory = "$out/scans"
-[metrics]
-listen = "127.0.0.1:$metrics"
+[console]
+listen = "127.0.0.1:$console"
 TOML
 
 "$magpie" daemon --config "$out/magpie.toml" 2> "$out/daemon.log" &
 daemon=$!
 trap 'kill $daemon 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$out/daemon.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "console on" "$out/daemon.log" && break; sleep 0.1; done
+echo "== the console: open http://127.0.0.1:$console/ in a browser (live image, signals, counters, scans)"
 
 echo "== the simulated scanner streams one scan (openmpi-2d, shapes phantom, 1000 frames, realtime)"
 "$magpie" publish --preset openmpi-2d --phantom shapes --frames 1000 --background-frames 20 --snr 30 \
   --socket push --connect --endpoint "tcp://127.0.0.1:$port" --warmup 0.2
 for _ in $(seq 300); do ls "$out"/scans/*.mdf >/dev/null 2>&1 && break; sleep 0.1; done
 echo
-echo "== counters (Prometheus text from http://127.0.0.1:$metrics/metrics)"
-curl -s "http://127.0.0.1:$metrics/metrics" | grep -v '^#' || true
+echo "== counters (Prometheus text from http://127.0.0.1:$console/metrics; histograms left out here)"
+curl -s "http://127.0.0.1:$console/metrics" | grep -v '^#' | grep -v '_bucket{' || true
+echo "== the scan as the console lists it (http://127.0.0.1:$console/api/scans)"
+curl -s "http://127.0.0.1:$console/api/scans" | /usr/bin/python3 -c 'import json, sys
+for s in json.load(sys.stdin)["scans"]: print(f"{s[\"name\"]}: {s[\"status\"]}, {s[\"summary\"][\"frames\"]} frames, {s[\"images\"]} images, {s[\"bytes\"]} bytes")'
+if [[ -n "${MAGPIE_DEMO_HOLD:-}" ]]; then
+  echo "== the console stays up for $MAGPIE_DEMO_HOLD s: http://127.0.0.1:$console/"
+  sleep "$MAGPIE_DEMO_HOLD"
+fi
 kill -TERM $daemon && wait $daemon
 trap - EXIT
 echo

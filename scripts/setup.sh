@@ -16,6 +16,9 @@ packages=(
   python3-zmq      # Tests/interop: an independent magpie-stream peer
   python3-jsonschema  # Tests/interop: headers against protocols/schemas
   python3-prometheus-client  # Tests/interop: parses /metrics as Prometheus does
+  chromium         # Tests/interop/test_console_browser.py: the console's page in a real browser
+  chromium-driver
+  python3-selenium
   python3-torch    # models/: training, export and the exporter's reference outputs
   systemd          # Tests/interop: systemd-analyze rates the unit's sandbox
 )

@@ -234,31 +234,39 @@ function drawSignal() {
   }
 }
 
+function setText(element, text) { if (element.textContent !== text) element.textContent = text; }
+
 function showStatus(st) {
-  document.getElementById("version").textContent = "magpie " + st.version;
+  setText(document.getElementById("version"), "magpie " + st.version);
   const open = st.openScan;
-  document.getElementById("scan").textContent = open
-    ? `scan ${open.scanID}: ${open.framesReceived} of ${open.framesPlanned} frames received` : "no scan open";
+  setText(document.getElementById("scan"), open
+    ? `scan ${open.scanID}: ${open.framesReceived} of ${open.framesPlanned} frames received` : "no scan open");
   document.getElementById("progress").style.width = open ? Math.min(100, 100 * open.framesReceived / Math.max(1, open.framesPlanned)) + "%" : "0";
-  const rows = Object.keys(COUNTERS).map(k => {
-    const v = st.counters[k] || 0, warn = v > 0 && (BAD.includes(k) || k === "skipped");
-    return `<tr class="${warn ? "warn" : ""}" data-counter="${k}"><td>${COUNTERS[k]}</td><td class="n">${v}</td><td class="n dim">${st.rates[k] !== undefined ? st.rates[k].toFixed(0) + " /s" : ""}</td></tr>`;
-  });
-  document.getElementById("counters").innerHTML = rows.join("");
-  document.getElementById("rates").textContent = `queue: ${st.queueFrames} frames waiting` +
-    (st.lastScan ? `; last file ${st.lastScan.file}, ${Math.round(st.lastScan.ageSeconds)} s ago` : "");
+  // The table is built once and its cells changed in place, only where the text changes (less layout and paint).
+  const table = document.getElementById("counters");
+  if (!table.rows.length) table.innerHTML = Object.keys(COUNTERS).map(k =>
+    `<tr data-counter="${k}"><td>${COUNTERS[k]}</td><td class="n"></td><td class="n dim"></td></tr>`).join("");
+  for (const row of table.rows) {
+    const k = row.dataset.counter, v = st.counters[k] || 0;
+    setText(row.cells[1], String(v));
+    setText(row.cells[2], st.rates[k] !== undefined ? st.rates[k].toFixed(0) + " /s" : "");
+    row.classList.toggle("warn", v > 0 && (BAD.includes(k) || k === "skipped"));
+  }
+  setText(document.getElementById("rates"), `queue: ${st.queueFrames} frames waiting` +
+    (st.lastScan ? `; last file ${st.lastScan.file}, ${Math.round(st.lastScan.ageSeconds)} s ago` : ""));
   const bad = BAD.filter(k => st.counters[k] > 0).map(k => `${st.counters[k]} ${COUNTERS[k]}`);
   const w = document.getElementById("warning");
-  if (bad.length) { w.className = "bad"; w.style.display = "block"; w.textContent = "Frames are being lost or refused: " + bad.join(", ") + ". See the daemon's log."; }
-  else if (st.counters.skipped > 0) { w.className = ""; w.style.display = "block";
-    w.textContent = `${st.counters.skipped} frames skipped by the live images to keep up (all archived; imaged after the scan).`; }
-  else w.style.display = "none";
-  document.getElementById("chain").textContent = st.chain.map(s => {
+  const warning = bad.length ? "Frames are being lost or refused: " + bad.join(", ") + ". See the daemon's log."
+    : st.counters.skipped > 0 ? `${st.counters.skipped} frames skipped by the live images to keep up (all archived; imaged after the scan).` : "";
+  w.className = bad.length ? "bad" : "";
+  w.style.display = warning ? "block" : "none";
+  setText(w, warning);
+  setText(document.getElementById("chain"), st.chain.map(s => {
     const { stage, ...rest } = s; const keys = Object.entries(rest).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
     return stage + (keys.length ? "  (" + keys.join(", ") + ")" : "");
-  }).join("\n");
+  }).join("\n"));
   const c = st.config;
-  document.getElementById("config").textContent = `input ${c.endpoint} (${c.socket}${c.bind ? ", bound" : ""}); output ${c.directory}; durability ${c.durability}`;
+  setText(document.getElementById("config"), `input ${c.endpoint} (${c.socket}${c.bind ? ", bound" : ""}); output ${c.directory}; durability ${c.durability}`);
 }
 
 async function loadScans() {
@@ -275,10 +283,16 @@ async function loadScans() {
   document.getElementById("scans-note").textContent = page.total > page.scans.length ? `newest ${page.scans.length} of ${page.total}` : `${page.total} files`;
 }
 
+// Drawing happens in the browser's next frame after news arrives, once however much arrived: nothing runs while nothing changes.
+let drawScheduled = false;
+function redraw(what) {
+  state.dirty[what] = true;
+  if (!drawScheduled) { drawScheduled = true; requestAnimationFrame(draw); }
+}
 function draw() {
+  drawScheduled = false;
   if (state.dirty.image && state.image) { state.dirty.image = false; drawImage(); }
   if (state.dirty.signal && state.signal) { state.dirty.signal = false; drawSignal(); }
-  requestAnimationFrame(draw);
 }
 
 function connect() {
@@ -286,15 +300,15 @@ function connect() {
   const conn = document.getElementById("conn");
   live.onopen = () => { conn.textContent = "live"; conn.className = "ok"; };
   live.onerror = () => { conn.textContent = "reconnecting"; conn.className = "bad"; };
-  live.addEventListener("image", e => { state.image = JSON.parse(e.data); state.dirty.image = true; });
-  live.addEventListener("signal", e => { state.signal = JSON.parse(e.data); state.dirty.signal = true; });
+  live.addEventListener("image", e => { state.image = JSON.parse(e.data); redraw("image"); });
+  live.addEventListener("signal", e => { state.signal = JSON.parse(e.data); redraw("signal"); });
   live.addEventListener("status", e => showStatus(JSON.parse(e.data)));
   live.addEventListener("scan", e => { if (JSON.parse(e.data).kind === "written") loadScans(); });
 }
 
 document.addEventListener("change", e => {
-  if (e.target.name === "ch") { state.channel = Number(e.target.value); state.dirty.signal = true; }
-  if (e.target.name === "v3") { state.mode = e.target.value; state.dirty.image = true; }
+  if (e.target.name === "ch") { state.channel = Number(e.target.value); redraw("signal"); }
+  if (e.target.name === "v3") { state.mode = e.target.value; redraw("image"); }
 });
 document.getElementById("login-form").addEventListener("submit", e => {
   e.preventDefault();
@@ -314,7 +328,6 @@ document.getElementById("login-form").addEventListener("submit", e => {
   showStatus(await r.json());
   loadScans();
   connect();
-  requestAnimationFrame(draw);
 })();
 </script>
 </body>

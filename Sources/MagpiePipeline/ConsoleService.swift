@@ -6,6 +6,7 @@ import Logging
 import MagpieCore
 import MagpieMDF
 import MagpieNeural
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -108,20 +109,23 @@ final class ConsoleService: Service {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        router.get("/api/status") { [self] _, _ in json(status()) }
+        router.get("/api/status") { [self] _, _ in try await blocking { [self] in json(status()) } }
         router.get("/api/scans") { [self] request, _ in
             let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000)
             let limit = try Self.integer(request, "limit", default: 50, range: 1...500)
-            let files = scans.list()
-            let page = files.dropFirst(offset).prefix(limit).map { scans.entry($0) }
-            return try Self.json(ScanPage(total: files.count, offset: offset, limit: limit, scans: Array(page)))
+            return try await blocking { [scans] in
+                let files = scans.list()
+                let page = files.dropFirst(offset).prefix(limit).map { scans.entry($0) }
+                return try Self.json(ScanPage(total: files.count, offset: offset, limit: limit, scans: Array(page)))
+            }
         }
         router.get("/api/scans/:name") { [self] _, context in
-            try Self.json(try lookup { try scans.entry(context.parameters.require("name")) })
+            let name = try context.parameters.require("name")
+            return try await blocking { [self] in try Self.json(try lookup { try scans.entry(name) }) }
         }
         router.get("/api/scans/:name/file") { [self] _, context in
             let name = try context.parameters.require("name")
-            let path = try lookup { try scans.resolve(name) }
+            let path = try await blocking { [self] in try lookup { try scans.resolve(name) } }
             let body = try await FileIO().loadFile(path: path, context: context)
             var info = stat()
             let length = stat(path, &info) == 0 ? "\(info.st_size)" : nil
@@ -137,8 +141,10 @@ final class ConsoleService: Service {
             }
             let size = try Self.integer(request, "size", default: 256, range: 16...2048)
             let bar = try Self.integer(request, "colourbar", default: 1, range: 0...1)
-            let found = try lookup { try scans.image(name, index: index) }
-            let png = Preview.png(found.values[...], size: found.size, minimumSize: size, colourBar: bar == 1)
+            let png = try await blocking { [self] in
+                let found = try lookup { try scans.image(name, index: index) }
+                return Preview.png(found.values[...], size: found.size, minimumSize: size, colourBar: bar == 1)
+            }
             return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
         }
         router.get("/api/live") { [self] _, _ in try stream { [self] writer in try await live(&writer) } }
@@ -150,6 +156,12 @@ final class ConsoleService: Service {
             } ?? Self.integer(request, "after", default: 0, range: 0...Int(Int32.max))
             return try stream { [self] writer in try await events(&writer, after: after) }
         }
+    }
+
+    /// File reads (HDF5, directory listings) on NIO's blocking-I/O pool, as Hummingbird's own file
+    /// serving does: never on one of the cooperative pool's few threads.
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 
     private struct ScanPage: Encodable {
@@ -250,12 +262,13 @@ final class ConsoleService: Service {
 
     /// A Server-Sent-Events response whose body `produce` writes; at most `maximumStreams` at once.
     private func stream(_ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) throws -> Response {
-        guard streams.add(1, ordering: .relaxed).newValue <= settings.maximumStreams else {
-            streams.subtract(1, ordering: .relaxed)
+        // Counted while its body runs (a client gone before then never holds a place).
+        guard streams.load(ordering: .relaxed) < settings.maximumStreams else {
             throw HTTPError(.serviceUnavailable, message: "\(settings.maximumStreams) live streams are open; close one")
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                         body: ResponseBody { [self] writer in
+                            streams.add(1, ordering: .relaxed)
                             defer { streams.subtract(1, ordering: .relaxed) }
                             try await produce(&writer)
                             try await writer.finish(nil)
@@ -267,7 +280,8 @@ final class ConsoleService: Service {
     private func live(_ writer: inout any ResponseBodyWriter) async throws {
         var sent = (image: -1, signal: -1, event: sources.live.lastSequence)
         var lastStatus = 0.0
-        let interval = 1 / settings.updateRate
+        let interval = Duration.seconds(1 / settings.updateRate)
+        var tick = ContinuousClock.now
         while !sources.live.isClosed {
             var out = ""
             let versions = sources.live.versions
@@ -289,7 +303,10 @@ final class ConsoleService: Service {
                 lastStatus = now
             }
             if !out.isEmpty { try await writer.write(ByteBuffer(string: out)) }   // waits while this client's socket is full
-            try await Task.sleep(for: .seconds(interval))
+            // The next tick one interval after this one, not after this write: update_rate a second while the client
+            // keeps up; one that fell behind starts again from now rather than catching up in a burst.
+            tick = max(tick + interval, ContinuousClock.now)
+            try await Task.sleep(until: tick, clock: .continuous)
         }
     }
 

@@ -30,6 +30,8 @@ final class ScanDirectory: Sendable {
 
     let directory: String
     private let cache = Mutex([String: (key: FileKey, entry: Entry)]())
+    /// The last listing and when it was taken: every open page asks for the status twice a second.
+    private let listing = Mutex<(at: UInt64, files: [(name: String, bytes: Int64, modified: Double)])?>(nil)
 
     private struct FileKey: Equatable {
         var bytes: Int64
@@ -44,8 +46,16 @@ final class ScanDirectory: Sendable {
             && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
     }
 
-    /// The directory's scan files with their size and modification time, newest first.
+    /// The directory's scan files with their size and modification time, newest first (at most a quarter second old).
     func list() -> [(name: String, bytes: Int64, modified: Double)] {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let last = listing.withLock({ $0 }), now - last.at < 250_000_000 { return last.files }
+        let files = read()
+        listing.withLock { $0 = (now, files) }
+        return files
+    }
+
+    private func read() -> [(name: String, bytes: Int64, modified: Double)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter(Self.isValidName).compactMap { name -> (String, Int64, Double)? in
             var info = stat()
@@ -54,18 +64,17 @@ final class ScanDirectory: Sendable {
         }.sorted { ($0.2, $0.0) > ($1.2, $1.0) }
     }
 
-    /// The path of a listed file; `Lookup` errors for a name that is not one.
-    func resolve(_ name: String) throws(Lookup) -> String {
+    /// A listed file by name: from the last listing, else a new one (a file written a moment ago).
+    private func find(_ name: String) throws(Lookup) -> (name: String, bytes: Int64, modified: Double) {
         guard Self.isValidName(name) else { throw .badName(name) }
-        guard list().contains(where: { $0.name == name }) else { throw .notFound(name) }
-        return path(name)
+        guard let file = list().first(where: { $0.name == name }) ?? read().first(where: { $0.name == name }) else { throw .notFound(name) }
+        return file
     }
 
-    func entry(_ name: String) throws(Lookup) -> Entry {
-        guard Self.isValidName(name) else { throw .badName(name) }
-        guard let file = list().first(where: { $0.name == name }) else { throw .notFound(name) }
-        return entry(file)
-    }
+    /// The path of a listed file; `Lookup` errors for a name that is not one.
+    func resolve(_ name: String) throws(Lookup) -> String { path(try find(name).name) }
+
+    func entry(_ name: String) throws(Lookup) -> Entry { entry(try find(name)) }
 
     func entry(_ file: (name: String, bytes: Int64, modified: Double)) -> Entry {
         let key = FileKey(bytes: file.bytes, modified: file.modified)

@@ -13,7 +13,7 @@ import Testing
 
     func writer(_ log: LogCapture, written: @escaping @Sendable (String) -> Void = { _ in }) throws -> ScanWriter {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return ScanWriter(config: DaemonConfig(endpoint: "tcp://127.0.0.1:1", directory: directory), logger: log.logger, written: written)
+        return ScanWriter(config: DaemonConfig(endpoint: "tcp://127.0.0.1:1", directory: directory), logger: log.logger) { path, _ in written(path) }
     }
 
     /// A journal of scan `id` holding `frames` frames (the last one a background frame).
