@@ -60,6 +60,7 @@ let package = Package(
                                                  .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                                  .product(name: "DequeModule", package: "swift-collections"),
                                                  .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "HummingbirdCore", package: "hummingbird"),
                                                  .product(name: "HTTPTypes", package: "swift-http-types"),
                                                  .product(name: "NIOPosix", package: "swift-nio")]),
         .executableTarget(

@@ -52,8 +52,7 @@ def run(rate, page):
     began = time.monotonic()
     subprocess.run([MAGPIE, "replay", measurement, "--socket", "push", "--connect", "--endpoint", f"tcp://127.0.0.1:{port}",
                     "--warmup", "0.2", "--rate", rate], check=True, capture_output=True)
-    seconds = time.monotonic() - began - 0.2
-    drawn = (driver.execute_script("return window.magpie.imagesShown") - shown) / seconds if driver else None
+    drawn = driver.execute_script("return window.magpie.imagesShown") - shown if driver else None
     while not [n for n in os.listdir(out) if n.endswith(".mdf")] if os.path.isdir(out) else True:
         time.sleep(0.1)
     with urllib.request.urlopen(f"http://127.0.0.1:{console}/metrics") as response:
@@ -63,7 +62,8 @@ def run(rate, page):
     daemon.terminate()
     daemon.wait()
     text = open(log_path).read()
-    intake = float(re.search(r"archived \d+ frames in [0-9.]+ s \(([0-9]+) frames/s", text).group(1))
+    seconds, intake = map(float, re.search(r"archived \d+ frames in ([0-9.]+) s \(([0-9]+) frames/s", text).groups())
+    drawn = drawn / seconds if driver else None   # images drawn a second while the scan streamed
     processed = int(float(re.search(r"^magpie_frames_processed_total (\S+)", metrics, re.M).group(1)))
     return intake, processed, drawn
 

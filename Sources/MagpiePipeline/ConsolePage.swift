@@ -185,7 +185,7 @@ function drawImage() {
     drawColourBar(ctx, 56 + cell + 60, 24 + cell + 56, cell, im.low, im.high, im.unit);
   }
   document.getElementById("image-caption").textContent =
-    `scan ${im.scanID}, frame ${im.frame} (the block's first), ${im.size.join(" x ")} voxels, ${fmt(im.low)} to ${fmt(im.high)} ${im.unit || "a.u."}` +
+    `scan ${im.scanID}, frame ${im.frame}, ${im.size.join(" x ")} voxels, ${fmt(im.low)} to ${fmt(im.high)} ${im.unit || "a.u."}` +
     (is3d ? `, brightest voxel at ${im.brightest.join(", ")}` : "");
   state.imagesShown++;
 }

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MagpieCore
 import MagpieMDF
@@ -27,6 +28,9 @@ final class ConsoleService: Service {
         var token: String?
         var updateRate: Double
         var idleSeconds: Int64 = 10
+        /// Connections served at once; more wait in the listen backlog (idle ones are closed after
+        /// `idleSeconds`), so a flood of connections cannot take the file descriptors the journal needs.
+        var maximumConnections = 64
         /// Live and event streams open at once; more are answered 503.
         var maximumStreams = 16
     }
@@ -74,7 +78,8 @@ final class ConsoleService: Service {
         var quiet = logger
         quiet.logLevel = .warning   // Hummingbird's own start-up lines; ours says where to look
         let app = Application(router: router, server: .http1(configuration: .init(idleTimeout: .seconds(settings.idleSeconds))),
-                              configuration: .init(address: .hostname(settings.address.host, port: Int(settings.address.port)), serverName: "magpie"),
+                              configuration: .init(address: .hostname(settings.address.host, port: Int(settings.address.port)), serverName: "magpie",
+                                                   availableConnectionsDelegate: MaximumAvailableConnections(settings.maximumConnections)),
                               onServerRunning: { [logger, settings] _ in
                                   logger.info("console on http://\(settings.address.host):\(settings.address.port)/ (metrics at /metrics)\(settings.token == nil ? "" : "; a token is required")")
                               },

@@ -30,8 +30,9 @@ final class ScanDirectory: Sendable {
 
     let directory: String
     private let cache = Mutex([String: (key: FileKey, entry: Entry)]())
-    /// The last listing and when it was taken: every open page asks for the status twice a second.
-    private let listing = Mutex<(at: UInt64, files: [(name: String, bytes: Int64, modified: Double)])?>(nil)
+    /// The last listing and the directory's modification time then (a file written, renamed in or
+    /// deleted changes it): every open page asks for the status twice a second.
+    private let listing = Mutex<(directoryModified: timespec, files: [(name: String, bytes: Int64, modified: Double)])?>(nil)
 
     private struct FileKey: Equatable {
         var bytes: Int64
@@ -46,12 +47,16 @@ final class ScanDirectory: Sendable {
             && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
     }
 
-    /// The directory's scan files with their size and modification time, newest first (at most a quarter second old).
+    /// The directory's scan files with their size and modification time, newest first.
     func list() -> [(name: String, bytes: Int64, modified: Double)] {
-        let now = DispatchTime.now().uptimeNanoseconds
-        if let last = listing.withLock({ $0 }), now - last.at < 250_000_000 { return last.files }
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return [] }
+        if let last = listing.withLock({ $0 }), last.directoryModified.tv_sec == info.st_mtim.tv_sec,
+           last.directoryModified.tv_nsec == info.st_mtim.tv_nsec {
+            return last.files
+        }
         let files = read()
-        listing.withLock { $0 = (now, files) }
+        listing.withLock { $0 = (info.st_mtim, files) }
         return files
     }
 
@@ -64,10 +69,9 @@ final class ScanDirectory: Sendable {
         }.sorted { ($0.2, $0.0) > ($1.2, $1.0) }
     }
 
-    /// A listed file by name: from the last listing, else a new one (a file written a moment ago).
     private func find(_ name: String) throws(Lookup) -> (name: String, bytes: Int64, modified: Double) {
         guard Self.isValidName(name) else { throw .badName(name) }
-        guard let file = list().first(where: { $0.name == name }) ?? read().first(where: { $0.name == name }) else { throw .notFound(name) }
+        guard let file = list().first(where: { $0.name == name }) else { throw .notFound(name) }
         return file
     }
 

@@ -15,7 +15,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from support import MAGPIE
-from test_daemon import DaemonTestCase, wait_for
+from test_daemon import DaemonTestCase, publish, wait_for
 
 OUTPUT = os.path.abspath(os.environ.get("MAGPIE_TEST_OUTPUT", ".build/test-output"))
 
@@ -25,7 +25,7 @@ class ConsoleInBrowser(DaemonTestCase):
     def browser(self, downloads):
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100"):
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1500"):
             options.add_argument(argument)
         options.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
@@ -36,8 +36,15 @@ class ConsoleInBrowser(DaemonTestCase):
         daemon = self.daemon(socket_kind="pull", bind=True, pipeline='catch_up_seconds = "off"\n')
         downloads = tempfile.mkdtemp(prefix="magpie-downloads-", dir=self.dir)
         driver = self.browser(downloads)
+        # A first, short scan, so that the list has a file (with its thumbnail) while the second one streams.
+        self.assertEqual(publish(daemon.endpoint, "--preset", "openmpi-2d", "--phantom", "dots", "--frames", "190", "--background-frames", "10",
+                                 "--rate", "max", "--snr", "30").returncode, 0)
+        wait_for(daemon.files, 60, "the first scan's file")
+        first = os.path.basename(daemon.files()[0])
         driver.get(f"http://127.0.0.1:{daemon.console_port}/")
         wait_for(lambda: driver.find_element(By.ID, "conn").text == "live", 30, "the page to connect")
+        thumbnail = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f'tr[data-scan="{first}"] img.thumb'), 30, "the first scan's thumbnail")[0]
+        wait_for(lambda: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumbnail), 30, "the thumbnail to load")
 
         # 3000 frames at 400 a second: about 7.5 s of scan, some 70 live updates at the default rate.
         publisher = subprocess.Popen([MAGPIE, "publish", "--socket", "push", "--endpoint", daemon.endpoint, "--connect", "--warmup", "0.5",
@@ -61,14 +68,16 @@ class ConsoleInBrowser(DaemonTestCase):
         self.assertTrue(os.path.exists(screenshot))
 
         # The scan appears in the list when its file is written, and downloads byte for byte.
-        wait_for(daemon.files, 60, "the scan's file")
-        name = os.path.basename(daemon.files()[0])
+        wait_for(lambda: len(daemon.files()) == 2, 60, "the scan's file")
+        name = next(os.path.basename(f) for f in daemon.files() if os.path.basename(f) != first)
         row = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f'tr[data-scan="{name}"]'), 30, "the scan in the page's list")[0]
         self.assertIn("complete", row.text)
         row.find_element(By.LINK_TEXT, "download").click()
         downloaded = os.path.join(downloads, name)
-        wait_for(lambda: os.path.exists(downloaded) and not glob.glob(os.path.join(downloads, "*.crdownload")), 60, "the download")
-        with open(downloaded, "rb") as a, open(daemon.files()[0], "rb") as b:
+        size = os.path.getsize(os.path.join(daemon.out, name))
+        wait_for(lambda: os.path.exists(downloaded) and os.path.getsize(downloaded) == size
+                 and not glob.glob(os.path.join(downloads, "*.crdownload")), 60, "the download")
+        with open(downloaded, "rb") as a, open(os.path.join(daemon.out, name), "rb") as b:
             self.assertEqual(hashlib.sha256(a.read()).hexdigest(), hashlib.sha256(b.read()).hexdigest())
 
         # After the scan the page's counters equal /metrics.
@@ -76,7 +85,7 @@ class ConsoleInBrowser(DaemonTestCase):
         page = driver.execute_script(   # in one go: the table is redrawn with each status
             'return Object.fromEntries([...document.querySelectorAll("#counters tr")].map(r => [r.dataset.counter, Number(r.cells[1].textContent)]))')
         metrics = daemon.metrics()
-        self.assertEqual(page["received"], 3000)
+        self.assertEqual(page["received"], 3200)
         for counter, value in page.items():
             self.assertEqual(value, metrics[counter], counter)
         self.assertFalse(driver.find_element(By.ID, "warning").is_displayed() and page["lost"] == 0 and page["skipped"] == 0)

@@ -1,8 +1,10 @@
 """`magpie reconstruct`: agreement with a NumPy Kaczmarz, files other tools read, clear errors."""
 import os
 import shutil
+import struct
 import tempfile
 import unittest
+import zlib
 
 import h5py
 import numpy as np
@@ -69,8 +71,28 @@ class Reconstruct(unittest.TestCase):
             self.assertNotIn("/measurement", f)
             self.assertEqual(f["/_magpie/reconstruction/residuals"].shape, (2, 100))
             self.assertEqual(f["/_magpie/reconstruction/method"][()].decode(), "cgnr")
+        # The preview: the 16 x 16 grid sized up 16 times (nearest), viridis over the last image's
+        # range, a colour bar at the right; zlib (stored blocks) reads it as any PNG reader does.
         with open(png, "rb") as handle:
-            self.assertEqual(handle.read(8), b"\x89PNG\r\n\x1a\n")
+            data = handle.read()
+        self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+        width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+        self.assertEqual((height, depth, colour), (256, 8, 2))
+        self.assertGreater(width, 256)   # the bar
+        chunks, offset = {}, 8
+        while offset < len(data):
+            length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+            chunks.setdefault(kind, b"")
+            chunks[kind] += data[offset + 8:offset + 8 + length]
+            offset += 12 + length
+        rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, 1 + 3 * width)[:, 1:].reshape(height, width, 3)
+        with h5py.File(out, "r") as f:
+            last = f["/reconstruction/data"][-1, :, 0].reshape(16, 16)
+        pixels = rows[::16, :256:16]   # one pixel a voxel
+        self.assertEqual(pixels[np.unravel_index(last.argmax(), last.shape)].tolist(), [0xFD, 0xE7, 0x25])   # viridis' top
+        self.assertEqual(pixels[np.unravel_index(last.argmin(), last.shape)].tolist(), [0x44, 0x01, 0x54])   # and bottom
+        self.assertTrue((rows[16:32, 0:16] == rows[16, 0]).all())   # each voxel a 16 x 16 square
+        self.assertIn(b"viridis", chunks[b"tEXt"])
 
     def test_xspace_needs_no_system_matrix(self):
         out = self.path("x.mdf")
