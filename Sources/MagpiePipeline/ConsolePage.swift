@@ -191,7 +191,7 @@ function drawImage() {
 }
 
 function plot(canvas, ys, xs, opts) {
-  const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height, L = 56, B = 26, T = 18, R = 8;
+  const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height, L = 68, B = 26, T = 18, R = 8;
   ctx.clearRect(0, 0, W, H);
   let lo = Infinity, hi = -Infinity;
   for (const v of ys) if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
@@ -208,7 +208,16 @@ function plot(canvas, ys, xs, opts) {
     });
   }
   ctx.strokeStyle = "#8ab4ff"; ctx.beginPath();
-  ys.forEach((v, i) => i ? ctx.lineTo(X(i), Y(v)) : ctx.moveTo(X(i), Y(v)));
+  const columns = W - L - R;
+  if (ys.length <= 2 * columns) {
+    ys.forEach((v, i) => i ? ctx.lineTo(X(i), Y(v)) : ctx.moveTo(X(i), Y(v)));
+  } else {   // a long trace (a 3D scanner's period): each pixel column's minimum to maximum, not every sample
+    for (let c = 0; c < columns; c++) {
+      let a = Infinity, b = -Infinity;
+      for (let i = Math.floor(c * ys.length / columns); i < Math.floor((c + 1) * ys.length / columns); i++) { a = Math.min(a, ys[i]); b = Math.max(b, ys[i]); }
+      ctx.moveTo(L + c + 0.5, Y(a)); ctx.lineTo(L + c + 0.5, Y(b) - 0.5);
+    }
+  }
   ctx.stroke();
   ctx.fillStyle = "#9aa0aa"; ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "right";
   ctx.fillText(fmt(hi), L - 4, T + 8); ctx.fillText(fmt(lo), L - 4, H - B);
