@@ -209,13 +209,14 @@ function plot(canvas, ys, xs, opts) {
   }
   ctx.strokeStyle = "#8ab4ff"; ctx.beginPath();
   const columns = W - L - R;
-  if (ys.length <= 2 * columns) {
+  if (ys.length <= 8 * columns) {
     ys.forEach((v, i) => i ? ctx.lineTo(X(i), Y(v)) : ctx.moveTo(X(i), Y(v)));
-  } else {   // a long trace (a 3D scanner's period): each pixel column's minimum to maximum, not every sample
+  } else {   // a long trace (a 3D scanner's period): one path through each pixel column's minimum and maximum
     for (let c = 0; c < columns; c++) {
       let a = Infinity, b = -Infinity;
       for (let i = Math.floor(c * ys.length / columns); i < Math.floor((c + 1) * ys.length / columns); i++) { a = Math.min(a, ys[i]); b = Math.max(b, ys[i]); }
-      ctx.moveTo(L + c + 0.5, Y(a)); ctx.lineTo(L + c + 0.5, Y(b) - 0.5);
+      if (c === 0) ctx.moveTo(L, Y(a));
+      ctx.lineTo(L + c + 0.5, Y(a)); ctx.lineTo(L + c + 0.5, Y(b));
     }
   }
   ctx.stroke();

@@ -88,7 +88,7 @@ final class ConsoleService: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.run() }
                 group.addTask { [self] in
-                    while !sources.live.isClosed {
+                    while !sources.live.isClosed && !Task.isCancelled {   // cancelled: the server failed
                         sample()
                         try? await Task.sleep(for: .seconds(1))
                     }
@@ -216,20 +216,29 @@ final class ConsoleService: Service {
         uptimeGauge.record(Date().timeIntervalSince(started))
     }
 
-    /// Once a second: the counters' rates, and the gauges Prometheus would otherwise see stale.
+    /// Once a second: a sample of the counters for their rates, and the gauges Prometheus would otherwise see stale.
     private func sample() {
         refreshGauges()
         let now = Date().timeIntervalSince1970
         let totals = sources.counters.total
         rates.withLock { previous in
-            if previous.at > 0 {
-                let seconds = max(1e-3, now - previous.at)
-                previous.perSecond = Dictionary(uniqueKeysWithValues: zip(Counters.Values.names, zip(totals.all, previous.totals.all)).map {
-                    ($0, Double($1.0 - $1.1) / seconds)
-                })
-            }
+            if previous.at > 0 { previous.perSecond = Self.perSecond(from: previous.totals, to: totals, seconds: now - previous.at) }
             (previous.at, previous.totals) = (now, totals)
         }
+    }
+
+    /// Each counter's growth a second from the last sample to now, or over the last sampling
+    /// second when that sample was only just taken.
+    private func currentRates(_ totals: Counters.Values) -> [String: Double] {
+        let now = Date().timeIntervalSince1970
+        return rates.withLock { sample in
+            guard sample.at > 0, now - sample.at >= 0.25 else { return sample.perSecond }
+            return Self.perSecond(from: sample.totals, to: totals, seconds: now - sample.at)
+        }
+    }
+
+    private static func perSecond(from earlier: Counters.Values, to later: Counters.Values, seconds: Double) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: zip(Counters.Values.names, zip(later.all, earlier.all)).map { ($0, Double($1.0 - $1.1) / max(1e-3, seconds)) })
     }
 
     func status() -> [String: Any] {
@@ -247,7 +256,7 @@ final class ConsoleService: Service {
             ] as [String: Any],
             "chain": (try? JSONSerialization.jsonObject(with: Data(sources.live.chain.utf8))) ?? [],
             "counters": Dictionary(uniqueKeysWithValues: zip(Counters.Values.names, totals.all)),
-            "rates": rates.withLock { $0.perSecond },
+            "rates": currentRates(totals),
             "queueFrames": sources.queueFrames(),
         ]
         if let open = sources.live.openScan {

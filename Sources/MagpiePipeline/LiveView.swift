@@ -52,6 +52,8 @@ public final class LiveView: Sendable {
         var frame: Int
         var background: Bool
         var signals: NDArray<Float>
+        /// The scan it belongs to (sampling rate, drive frequencies), kept with it: it outlives the scan's end.
+        var scan: OpenScan?
     }
 
     fileprivate struct State {
@@ -92,7 +94,9 @@ public final class LiveView: Sendable {
     func scanStarted(_ scan: ScanDescription, scanID: String) {
         let metadata = scan.metadata
         let drive = metadata.acquisition.driveField
-        let frequencies = (0..<drive.numChannels).map { d in drive.baseFrequency / Double(max(1, drive.divider.storage[d * drive.divider.shape.last!])) }
+        // Each drive channel's first frequency (divider D x F, validated at scan-start; read defensively all the same).
+        let perChannel = max(1, drive.divider.count / max(1, drive.numChannels))
+        let frequencies = stride(from: 0, to: drive.divider.count, by: perChannel).map { drive.baseFrequency / Double(max(1, drive.divider.storage[$0])) }
         let receiver = metadata.acquisition.receiver
         let open = OpenScan(scanID: scanID, name: scan.name, framesPlanned: metadata.acquisition.numFrames, started: MDF.timestamp(),
                             receiveChannels: receiver.numChannels, samplesPerPeriod: receiver.numSamplingPoints,
@@ -104,9 +108,9 @@ public final class LiveView: Sendable {
     }
 
     func frame(_ item: PlanItem, scanID: String) {
-        let signal = Signal(scanID: scanID, frame: item.frame, background: item.isBackground, signals: item.signals)
         state.withLock { state in
-            state.signal = signal
+            state.signal = Signal(scanID: scanID, frame: item.frame, background: item.isBackground, signals: item.signals,
+                                  scan: state.open?.scanID == scanID ? state.open : state.signal?.scan)
             state.signalVersion += 1
         }
     }
@@ -165,8 +169,9 @@ public final class LiveView: Sendable {
     /// The newest frame's receive signals (first period, per channel) and their magnitude spectra
     /// in dB, with the drive frequencies whose harmonics the page marks.
     func signalJSON() -> (version: Int, text: String)? {
-        let (signal, open, version) = state.withLock { ($0.signal, $0.open, $0.signalVersion) }
+        let (signal, version) = state.withLock { ($0.signal, $0.signalVersion) }
         guard let signal else { return nil }
+        let open = signal.scan
         return encoded.withLock { encoded in
             if let cached = encoded.signal, cached.version == version { return cached }
             let (channels, samples) = (signal.signals.shape[0], signal.signals.shape[1])

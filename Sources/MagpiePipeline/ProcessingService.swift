@@ -110,6 +110,7 @@ final class ProcessingService: Service {
                 // In place: a copy of the progress would copy its growing latency list for every frame.
                 if scan != nil { process(item, &scan!, runner: plan.runner) }
             case let .end(closure, journal, scanCounters):
+                live.scanEnded(scanID: closure.scanID, complete: closure.complete, status: closure.status)   // before catch-up's seconds
                 var values = scanCounters
                 values.processed = scan?.processed ?? 0
                 values.skipped += scan?.skipped ?? 0
@@ -126,7 +127,6 @@ final class ProcessingService: Service {
                     }
                 }
                 let provenance = images.map { PlanProvenance(runner: runner, unit: runner.unit ?? "", frames: $0.frames) }
-                live.scanEnded(scanID: closure.scanID, complete: closure.complete, status: closure.status)
                 writer.submit(ScanWriter.FinishedScan(closure: closure, journal: journal, counters: values, images: images, geometry: runner.geometry,
                                                       provenance: provenance, latencies: scan?.latencies ?? [], catchUp: catchUp,
                                                       configText: plan.config.text))

@@ -6,14 +6,8 @@ extension HDF5File {
     /// Reads a whole dataset. Integer and real widths are converted by HDF5 (Int32 data reads as
     /// Int64, Float32 as Double); a stored type that cannot mean a `T` is an error.
     public func read<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws -> NDArray<T> {
-        let dataset = try openDataset(path)
+        let dataset = try openDataset(path, readableAs: T.self)
         defer { H5Dclose(dataset) }
-        let fileType = try datasetType(dataset, path)
-        defer { H5Tclose(fileType) }
-        let stored = HDF5Type.classify(fileType)
-        guard T.canRead(stored) else {
-            throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
-        }
         let shape = try extent(of: dataset, path).shape
         let count = NDArray<T>.count(of: shape)
         var status: herr_t = 0
@@ -32,14 +26,8 @@ extension HDF5File {
     /// Reads entry `index` along the first axis of a dataset of shape [N, ...] (one image of
     /// /reconstruction/data, say) without reading the rest; its shape is the dataset's without the first axis.
     public func read<T: HDF5Element>(_ path: String, index: Int, as type: T.Type = T.self) throws -> NDArray<T> {
-        let dataset = try openDataset(path)
+        let dataset = try openDataset(path, readableAs: T.self)
         defer { H5Dclose(dataset) }
-        let fileType = try datasetType(dataset, path)
-        defer { H5Tclose(fileType) }
-        let stored = HDF5Type.classify(fileType)
-        guard T.canRead(stored) else {
-            throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
-        }
         let shape = try extent(of: dataset, path).shape
         guard shape.count >= 1, (0..<shape[0]).contains(index) else {
             throw HDF5Error(file: self.path, path: path, message: "has \(shape.first ?? 0) entries along its first axis; there is no entry \(index)")
@@ -62,6 +50,23 @@ extension HDF5File {
         }
         guard status >= 0 else { throw failure(path, "cannot read entry \(index)") }
         return NDArray(shape: entryShape, storage: storage)
+    }
+
+    /// The dataset at `path` (close with H5Dclose), once its stored type is one a `T` can mean.
+    private func openDataset<T: HDF5Element>(_ path: String, readableAs type: T.Type) throws -> hid_t {
+        let dataset = try openDataset(path)
+        do {
+            let fileType = try datasetType(dataset, path)
+            defer { H5Tclose(fileType) }
+            let stored = HDF5Type.classify(fileType)
+            guard T.canRead(stored) else {
+                throw HDF5Error(file: self.path, path: path, message: "holds \(stored), which cannot be read as \(T.self)")
+            }
+            return dataset
+        } catch {
+            H5Dclose(dataset)
+            throw error
+        }
     }
 
     /// Reads a scalar, or the single element of a one-element array.

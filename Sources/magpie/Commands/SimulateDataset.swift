@@ -126,9 +126,10 @@ struct SimulateDataset: ParsableCommand {
         let snrs = try file.createAppendable("/snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         let imageNoise = try file.createAppendable("/image_snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         Progress.note("computing the pixel signals of \(scanner.name) and \(label.name)")
+        // The label scanner is often the same one (sharper by deconvolution only): its basis and plan are then shared.
         let lowBasis = SignalBasis(simulator: try SignalSimulator(scanner: scanner))
-        let highBasis = SignalBasis(simulator: try SignalSimulator(scanner: label))
-        let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = try XSpaceReconstruction(scanner: label)
+        let highBasis = label == scanner ? lowBasis : SignalBasis(simulator: try SignalSimulator(scanner: label))
+        let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = label == scanner ? lowReco : try XSpaceReconstruction(scanner: label)
         let (lowPlan, highPlan) = (lowReco.plan(), highReco.plan())
         let highKernel = LangevinPSF.kernel(scanner: label)
         let generator = PhantomGenerator(scanner: scanner)
