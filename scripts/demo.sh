@@ -35,8 +35,12 @@ echo
 echo "== counters (Prometheus text from http://127.0.0.1:$console/metrics; histograms left out here)"
 curl -s "http://127.0.0.1:$console/metrics" | grep -v '^#' | grep -v '_bucket{' || true
 echo "== the scan as the console lists it (http://127.0.0.1:$console/api/scans)"
-curl -s "http://127.0.0.1:$console/api/scans" | /usr/bin/python3 -c 'import json, sys
-for s in json.load(sys.stdin)["scans"]: print(f"{s[\"name\"]}: {s[\"status\"]}, {s[\"summary\"][\"frames\"]} frames, {s[\"images\"]} images, {s[\"bytes\"]} bytes")'
+curl -s "http://127.0.0.1:$console/api/scans" > "$out/scans.json"
+/usr/bin/python3 - "$out/scans.json" <<'PY'
+import json, sys
+for scan in json.load(open(sys.argv[1]))["scans"]:
+    print(f"{scan['name']}: {scan['status']}, {scan['summary']['frames']} frames, {scan['images']} images, {scan['bytes']} bytes")
+PY
 if [[ -n "${MAGPIE_DEMO_HOLD:-}" ]]; then
   echo "== the console stays up for $MAGPIE_DEMO_HOLD s: http://127.0.0.1:$console/"
   sleep "$MAGPIE_DEMO_HOLD"
