@@ -131,12 +131,9 @@ final class ConsoleService: Service {
         router.get("/api/scans/:name/file") { [self] _, context in
             let name = try context.parameters.require("name")
             let path = try await blocking { [self] in try lookup { try scans.resolve(name) } }
-            let body = try await FileIO().loadFile(path: path, context: context)
-            var info = stat()
-            let length = stat(path, &info) == 0 ? "\(info.st_size)" : nil
-            var headers: HTTPFields = [.contentType: "application/x-hdf5", .contentDisposition: "attachment; filename=\"\(name)\""]
-            if let length { headers[.contentLength] = length }
-            return Response(status: .ok, headers: headers, body: body)
+            // The body knows its length; Response sets Content-Length from it.
+            return Response(status: .ok, headers: [.contentType: "application/x-hdf5", .contentDisposition: "attachment; filename=\"\(name)\""],
+                            body: try await FileIO().loadFile(path: path, context: context))
         }
         router.get("/api/scans/:name/image/:image") { [self] request, context in
             let name = try context.parameters.require("name")
@@ -199,10 +196,14 @@ final class ConsoleService: Service {
         }
     }
 
-    private static func json<T: Encodable>(_ value: T) throws -> Response {
+    private static func encoded<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return try encoder.encode(value)
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoded(value))))
     }
 
     private func json(_ object: [String: Any]) -> Response {
@@ -343,9 +344,7 @@ final class ConsoleService: Service {
     }
 
     private static func encode(_ event: LiveView.ScanEvent) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(event)) ?? Data("{}".utf8), as: UTF8.self)
+        String(decoding: (try? encoded(event)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }
 

@@ -235,9 +235,9 @@ public final class LiveView: Sendable {
                 plane("xy slice at z = \(bz)", [0, 1], nx, ny) { at($0, $1, bz) },
                 plane("xz slice at y = \(by)", [0, 2], nx, nz) { at($0, by, $1) },
                 plane("yz slice at x = \(bx)", [1, 2], ny, nz) { at(bx, $0, $1) },
-                plane("xy maximum along z", [0, 1], nx, ny) { x, y in (0..<nz).map { at(x, y, $0) }.max()! },
-                plane("xz maximum along y", [0, 2], nx, nz) { x, z in (0..<ny).map { at(x, $0, z) }.max()! },
-                plane("yz maximum along x", [1, 2], ny, nz) { y, z in (0..<nx).map { at($0, y, z) }.max()! },
+                plane("xy maximum along z", [0, 1], nx, ny) { x, y in (0..<nz).reduce(-.infinity) { max($0, at(x, y, $1)) } },
+                plane("xz maximum along y", [0, 2], nx, nz) { x, z in (0..<ny).reduce(-.infinity) { max($0, at(x, $1, z)) } },
+                plane("yz maximum along x", [1, 2], ny, nz) { y, z in (0..<nx).reduce(-.infinity) { max($0, at($1, y, z)) } },
             ]
         }
         return json([

@@ -253,8 +253,9 @@ final class ProcessingService: Service {
         progress.processed += 1
         counters.update { $0.processed += 1 }
         guard let item = result, let image = item.image, let geometry = runner.geometry else { return }
-        progress.latencies.append((Double(ScanPublisher.nanosecondsSinceEpoch()) - Double(item.sentNs)) / 1e6)
-        latency.recordNanoseconds(Int64(progress.latencies.last! * 1e6))
+        let sinceSent = Int64(bitPattern: ScanPublisher.nanosecondsSinceEpoch() &- item.sentNs)   // negative if the sender's clock runs ahead
+        progress.latencies.append(Double(sinceSent) / 1e6)
+        latency.recordNanoseconds(sinceSent)
         live.image(image.storage, frame: item.frame, geometry: geometry, unit: runner.unit ?? "", scanID: progress.scanID)
         if progress.images == nil && !progress.spoolFailed {
             let path = (config.directory as NSString).appendingPathComponent(".\(LogText.fileSafe(progress.scan.name))-\(UUID().uuidString.prefix(8))\(ImageSpool.suffix)")

@@ -86,9 +86,9 @@ final class ScanDirectory: Sendable {
         let path = self.path(file.name)
         var entry = Entry(name: file.name, bytes: file.bytes, modified: MDF.timestamp(Date(timeIntervalSince1970: file.modified)), images: 0)
         do {
-            entry.summary = try MDFSummary(path: path)
-            entry.images = entry.summary?.reconstruction?.axes.first?.length ?? 0
             let hdf = try HDF5File.open(path)
+            entry.summary = try MDFSummary(hdf)
+            entry.images = entry.summary?.reconstruction?.axes.first?.length ?? 0
             entry.status = try? hdf.readString("/_magpie/daemon/status")
             entry.complete = (try? hdf.readScalar("/_magpie/daemon/complete", as: Int64.self)).map { $0 != 0 }
         } catch {
@@ -102,17 +102,15 @@ final class ScanDirectory: Sendable {
     }
 
     /// Image `index` of the file's /reconstruction (negative: from the end, -1 the newest) and its grid.
-    func image(_ name: String, index: Int) throws -> (values: [Float], size: [Int], unit: String, count: Int) {
-        let path = try resolve(name)
-        let hdf = try HDF5File.open(path)
+    func image(_ name: String, index: Int) throws -> (values: [Float], size: [Int]) {
         let summary = try entry(name)
         guard summary.images > 0, let size = summary.summary?.reconstructionGrid else { throw Lookup.notFound("\(name) has no images") }
         let position = index < 0 ? summary.images + index : index
         guard (0..<summary.images).contains(position) else {
             throw Lookup.notFound("\(name) has \(summary.images) images (0 to \(summary.images - 1), or -1 for the last); there is no image \(index)")
         }
-        let image: NDArray<Float> = try hdf.read("/reconstruction/data", index: position)
-        return (image.storage, size, summary.summary?.unit ?? "", summary.images)
+        let image: NDArray<Float> = try HDF5File.open(path(name)).read("/reconstruction/data", index: position)
+        return (image.storage, size)
     }
 
     private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

@@ -287,6 +287,16 @@ class HostileSender(DaemonTestCase):
         self.assertEqual(daemon.stop(), 0)
         self.survives([])
 
+    def test_wild_send_times_do_not_trap_the_latency_figures(self):
+        # sent_ns is the sender's clock: the live latency (log, histogram) takes any of it.
+        scan = self.scan("clock")
+        for i, sent in zip(range(1, 5), (2**64 - 1, 0, 2**63, 2**64 - 1)):
+            scan[i] = altered(scan[i], sent_ns=sent)
+        daemon = self.survives(scan)
+        with h5py.File(self.file_of(daemon, "clock"), "r") as f:
+            self.assertEqual(f["/measurement/data"].shape[0], 4)
+        self.assertIn("send-to-image latency", daemon.log())
+
     def test_a_wild_sequence_number_does_not_poison_the_scan(self):
         scan = self.scan("wild")
         scan[2] = altered(scan[2], sequence=2**64 - 1)

@@ -62,8 +62,13 @@ public struct MDFSummary: Encodable, Sendable {
     public init(path: String) throws {
         let file: HDF5File
         do { file = try HDF5File.open(path) } catch let error as HDF5Error { throw MDFError.hdf5(error) }
+        try self.init(file)
+    }
+
+    /// The same of a file already open (the console reads more from it).
+    public init(_ file: HDF5File) throws {
         let mdf = try MDFReader.read(file, options: .init(loadData: false))
-        self.init(mdf, file: path, deviations: MDFValidator.validate(file))
+        self.init(mdf, file: file.path, deviations: MDFValidator.validate(file))
     }
 
     public init(_ mdf: MDFFile, file: String, deviations: [MDFDeviation]) {
