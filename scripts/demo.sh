@@ -70,4 +70,4 @@ with h5py.File(sys.argv[1], "r") as live, h5py.File(sys.argv[2], "r") as offline
           f"offline: {len(fb)}; largest relative difference of a daemon image from its offline twin: {worst:.1e}")
 PY
 echo
-echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), offline.mdf, daemon.log"
+echo "left in $out: scans/*.mdf (raw frames, images, provenance), scans/latest.png (newest image), scans.json (the console's list), offline.mdf, daemon.log"
