@@ -37,7 +37,9 @@ let package = Package(
         // CRC-32C with the processor's instruction, for the journal's checksums at stream rate.
         .target(name: "CRC32CHardware"),
         .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ", "CRC32CHardware"]),
-        .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS"]),
+        // Kaczmarz's sweep with one kernel per vector width, chosen at run time.
+        .target(name: "KaczmarzSweep"),
+        .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS", "KaczmarzSweep"]),
         // LibTorch (Debian libtorch-dev, which ships no pkg-config file) behind a C API.
         .target(
             name: "TorchBridge",

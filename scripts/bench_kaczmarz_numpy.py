@@ -1,6 +1,6 @@
 """The NumPy row-loop peer of `magpie bench sm`: Tests/interop/kaczmarz_reference.py's Kaczmarz
 (a Python loop over rows, NumPy within a row, float64) on the same files; prints the median
-seconds of one sweep for one frame, the number `magpie bench sm --numpy-sweep` takes."""
+seconds of one sweep for one frame, the number `magpie bench sm --peer-sweep` takes."""
 import os
 import sys
 import time

@@ -1,6 +1,5 @@
 import CFFTW
 import Foundation
-import MagpieCore
 
 /// Forward real-to-complex FFT of fixed length over FFTW (single precision), as MDF's
 /// Fourier-transformed data and MPIReco's measurement preparation use it: V real samples give

@@ -108,33 +108,52 @@ enum Calibration2D {
         return (matrix, truth, values)
     }
 
-    @Test func kaczmarzMatchesTheFormulaInFloat64() throws {
-        let (matrix, truth, s) = system(rows: 40, columns: 24, seed: 1)
-        let u = matrix.apply(truth)
+    /// Every kernel this processor runs (the portable one everywhere, AVX2 and AVX-512 where
+    /// present), on a batch of frames so a worker carries several, with padded columns.
+    @Test(arguments: KaczmarzKernel.allCases.filter(\.isAvailable))
+    func kaczmarzMatchesTheFormulaInFloat64(kernel: KaczmarzKernel) throws {
+        let (matrix, truth, s) = system(rows: 40, columns: 37, seed: 1)
+        let frames = (0..<5).map { q in matrix.apply(truth.map { $0 * Float(q + 1) }) }
         let lambda = 0.1, sweeps = 3
-        let result = try Kaczmarz(lambda: lambda, iterations: sweeps).solve(matrix, NDArray(shape: [1, u.count], storage: u))
+        let result = try Kaczmarz(lambda: lambda, iterations: sweeps, kernel: kernel)
+            .solve(matrix, NDArray(shape: [frames.count, matrix.rows.count], storage: frames.flatMap { $0 }))
         // Reference: the REFERENCE.md update, Float64, rows in order.
         let m = s.count, n = truth.count
         let frobenius = s.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1.lengthSquared) } }
         let l = lambda * frobenius / Double(n), rootL = l.squareRoot()
-        var x = [Complex<Double>](repeating: .zero, count: n), v = [Complex<Double>](repeating: .zero, count: m)
-        for _ in 0..<sweeps {
-            for i in 0..<m {
-                let si = s[i].map { Complex(Double($0.real), Double($0.imaginary)) }
-                let tau = zip(si, x).reduce(Complex<Double>.zero) { $0 + $1.0 * $1.1 }
-                let energy = si.reduce(0.0) { $0 + $1.lengthSquared }
-                let ui = Complex(Double(u[i].real), Double(u[i].imaginary))
-                let numerator = ui - tau - Complex(rootL, 0) * v[i]
-                let alpha = Complex(numerator.real / (energy + l), numerator.imaginary / (energy + l))
-                for j in 0..<n { x[j] += alpha * si[j].conjugate }
-                v[i] += Complex(rootL, 0) * alpha
+        for (q, u) in frames.enumerated() {
+            var x = [Complex<Double>](repeating: .zero, count: n), v = [Complex<Double>](repeating: .zero, count: m)
+            for _ in 0..<sweeps {
+                for i in 0..<m {
+                    let si = s[i].map { Complex(Double($0.real), Double($0.imaginary)) }
+                    let tau = zip(si, x).reduce(Complex<Double>.zero) { $0 + $1.0 * $1.1 }
+                    let energy = si.reduce(0.0) { $0 + $1.lengthSquared }
+                    let ui = Complex(Double(u[i].real), Double(u[i].imaginary))
+                    let numerator = ui - tau - Complex(rootL, 0) * v[i]
+                    let alpha = Complex(numerator.real / (energy + l), numerator.imaginary / (energy + l))
+                    for j in 0..<n { x[j] += alpha * si[j].conjugate }
+                    v[i] += Complex(rootL, 0) * alpha
+                }
+                x = x.map { Complex(max($0.real, 0), 0) }
             }
-            x = x.map { Complex(max($0.real, 0), 0) }
+            let image = result.images.storage[(q * n)..<((q + 1) * n)]
+            let error = zip(image, x).reduce(0.0) { $0 + pow(Double($1.0) - $1.1.real, 2) }.squareRoot()
+            let norm = x.reduce(0.0) { $0 + $1.real * $1.real }.squareRoot()
+            #expect(error / norm < 1e-4, "\(kernel) frame \(q): relative difference \(error / norm)")
         }
-        let error = zip(result.images.storage, x).reduce(0.0) { $0 + pow(Double($1.0) - $1.1.real, 2) }.squareRoot()
-        let norm = x.reduce(0.0) { $0 + $1.real * $1.real }.squareRoot()
-        #expect(error / norm < 1e-4, "relative difference \(error / norm)")
         #expect(abs(result.effectiveLambda - l) < 1e-6 * l)
+    }
+
+    @Test func kernelsAgreeOnALargerMatrix() throws {
+        let (matrix, truth, _) = system(rows: 300, columns: 1000, seed: 4)
+        let u = NDArray(shape: [1, 300], storage: matrix.apply(truth))
+        let kernels = KaczmarzKernel.allCases.filter(\.isAvailable)
+        let images = try kernels.map { try Kaczmarz(iterations: 2, shuffleSeed: 3, kernel: $0).solve(matrix, u).images.storage }
+        for (kernel, image) in zip(kernels, images).dropFirst() {
+            let difference = zip(image, images[0]).map { abs($0 - $1) }.max()!, scale = images[0].map(abs).max()!
+            #expect(difference <= 1e-4 * scale, "\(kernel) against portable: \(difference) of \(scale)")
+        }
+        #expect(KaczmarzKernel.portable.isAvailable && KaczmarzKernel.best.isAvailable)
     }
 
     @Test func bothSolversRecoverAnOverdeterminedSystem() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KaczmarzSweep
 import MagpieCore
 
 /// What a system-matrix solver returns for a batch of Q frames.
@@ -30,15 +31,18 @@ public struct Kaczmarz: Sendable {
     public var shuffleSeed: UInt64?
     /// Compute ||S x - u|| after each sweep (one more read of S per sweep).
     public var computeResiduals: Bool
+    /// The sweep's inner loop; it must be available on this processor.
+    public var kernel: KaczmarzKernel
 
     public init(lambda: Double = 1e-2, iterations: Int = 1, enforceReal: Bool = true, enforcePositive: Bool = true,
-                shuffleSeed: UInt64? = nil, computeResiduals: Bool = true) {
+                shuffleSeed: UInt64? = nil, computeResiduals: Bool = true, kernel: KaczmarzKernel = .best) {
         self.lambda = lambda
         self.iterations = iterations
         self.enforceReal = enforceReal
         self.enforcePositive = enforcePositive
         self.shuffleSeed = shuffleSeed
         self.computeResiduals = computeResiduals
+        self.kernel = kernel
     }
 
     /// Reconstructs each row of `u` (Q x M measurement vectors). Frames are split over the cores;
@@ -49,6 +53,7 @@ public struct Kaczmarz: Sendable {
             throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(matrix.rows.count) rows")
         }
         guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
+        guard kernel.isAvailable else { throw ReconstructionError.parameter("the \(kernel.rawValue) Kaczmarz kernel does not run on this processor") }
         let frames = u.shape[0]
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(matrix.columns)
         let workerCount = min(frames, ProcessInfo.processInfo.activeProcessorCount)
@@ -56,14 +61,11 @@ public struct Kaczmarz: Sendable {
             KaczmarzWorker(matrix: matrix, u: u, frames: (frames * w / workerCount)..<(frames * (w + 1) / workerCount),
                            lambda: Float(effectiveLambda))
         }
-        var random = SeededRandom(seed: shuffleSeed ?? 0)
-        let orders: [[Int]] = (0..<iterations).map { _ in
-            shuffleSeed == nil ? Array(0..<matrix.rows.count) : Array(0..<matrix.rows.count).shuffled(using: &random)
-        }
+        let orders = rowOrders(matrix.rows.count)
         let (real, positive, residuals) = (enforceReal, enforcePositive, computeResiduals)
         parallelFor(workerCount) { w in
             for order in orders {
-                workers[w].sweep(order: order)
+                workers[w].sweep(order: order, kernel: kernel)
                 workers[w].project(real: real, positive: positive)
                 if residuals { workers[w].recordResiduals() }
             }
@@ -85,7 +87,6 @@ private final class KaczmarzWorker: @unchecked Sendable {  // each worker is use
     let matrix: SystemMatrix
     let frames: Range<Int>
     let lambda: Float
-    let rootLambda: Float
     /// Per frame: xr then xi, `matrix.stride` each.
     var x: [Float]
     /// Per frame and row: v (re, im) and u (re, im).
@@ -93,12 +94,13 @@ private final class KaczmarzWorker: @unchecked Sendable {  // each worker is use
     let u: [Float]
     let uNorm: [Double]
     var residuals: [[Double]]
+    /// The pending dot product per frame (re, im): the sweep's scratch.
+    var tau: [Float]
 
     init(matrix: SystemMatrix, u measured: NDArray<Complex<Float>>, frames: Range<Int>, lambda: Float) {
         self.matrix = matrix
         self.frames = frames
         self.lambda = lambda
-        rootLambda = lambda.squareRoot()
         let m = matrix.rows.count
         x = [Float](repeating: 0, count: frames.count * 2 * matrix.stride)
         v = [Float](repeating: 0, count: frames.count * 2 * m)
@@ -115,25 +117,23 @@ private final class KaczmarzWorker: @unchecked Sendable {  // each worker is use
         self.u = u
         uNorm = norms.map { $0.squareRoot() }
         residuals = Array(repeating: [], count: frames.count)
+        tau = [Float](repeating: 0, count: 2 * frames.count)
     }
 
-    func sweep(order: [Int]) {
-        let stride = matrix.stride, m = matrix.rows.count, count = frames.count
+    func sweep(order: [Int32], kernel: KaczmarzKernel) {
         x.withUnsafeMutableBufferPointer { x in
             v.withUnsafeMutableBufferPointer { v in
-                u.withUnsafeBufferPointer { u in
-                    for i in order {
-                        let sr = matrix.row(i), si = sr + stride
-                        let denominator = matrix.rowEnergy[i] + lambda
-                        for f in 0..<count {
-                            let xr = x.baseAddress! + 2 * stride * f, xi = xr + stride
-                            let (tauR, tauI) = PlanarKernels.dot(sr, si, xr, xi, count: stride)
-                            let k = 2 * (f * m + i)
-                            let alphaR = (u[k] - tauR - rootLambda * v[k]) / denominator
-                            let alphaI = (u[k + 1] - tauI - rootLambda * v[k + 1]) / denominator
-                            PlanarKernels.addConjugate(alphaR, alphaI, sr, si, xr, xi, count: stride)
-                            v[k] += rootLambda * alphaR
-                            v[k + 1] += rootLambda * alphaI
+                tau.withUnsafeMutableBufferPointer { tau in
+                    u.withUnsafeBufferPointer { u in
+                        matrix.rowEnergy.withUnsafeBufferPointer { energy in
+                            order.withUnsafeBufferPointer { order in
+                                var args = kaczmarz_sweep_args(
+                                    matrix: matrix.row(0), stride: Int64(matrix.stride), rows: Int64(matrix.rows.count),
+                                    row_energy: energy.baseAddress, order: order.baseAddress, order_count: Int64(order.count),
+                                    lambda: lambda, frames: Int64(frames.count), x: x.baseAddress, v: v.baseAddress,
+                                    u: u.baseAddress, tau: tau.baseAddress)
+                                kaczmarz_sweep(kernel.c, &args)
+                            }
                         }
                     }
                 }

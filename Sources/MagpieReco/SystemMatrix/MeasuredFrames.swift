@@ -85,10 +85,10 @@ public struct MeasuredFrames: Sendable {
     }
 }
 
-extension SystemMatrix {
+extension FrequencyRow {
     /// The measurement vectors u of prepared frames (Q x C x V): each channel's real FFT over
-    /// time, at this matrix's rows. Q x M.
-    public func measurementVectors(_ prepared: NDArray<Float>) throws -> NDArray<Complex<Float>> {
+    /// time, at `rows`. Q x M.
+    public static func measurementVectors(_ prepared: NDArray<Float>, rows: [FrequencyRow]) throws -> NDArray<Complex<Float>> {
         guard prepared.rank == 3 else { throw ReconstructionError.measurement("prepared frames must be Q x C x V, got \(prepared.shape)") }
         let (frames, channels, samples) = (prepared.shape[0], prepared.shape[1], prepared.shape[2])
         if let row = rows.first(where: { $0.channel >= channels || $0.bin > samples / 2 }) {
@@ -104,5 +104,12 @@ extension SystemMatrix {
             for (i, row) in rows.enumerated() { u.storage[q * rows.count + i] = spectra[row.channel][row.bin] }
         }
         return u
+    }
+}
+
+extension SystemMatrix {
+    /// The measurement vectors u of prepared frames (Q x C x V) at this matrix's rows. Q x M.
+    public func measurementVectors(_ prepared: NDArray<Float>) throws -> NDArray<Complex<Float>> {
+        try FrequencyRow.measurementVectors(prepared, rows: rows)
     }
 }

@@ -1,4 +1,4 @@
-/// Inner loops of the system-matrix solvers on split-complex ("planar") vectors: the real parts
+/// Inner loops of the system-matrix solvers in Swift (Kaczmarz's sweep is in KaczmarzSweep) on split-complex ("planar") vectors: the real parts
 /// of n values, then their imaginary parts, n a multiple of `PlanarKernels.width`. Split storage
 /// lets every operation be a plain lane-wise SIMD multiply-add, with no shuffles of interleaved
 /// pairs. Eight independent accumulators hide the add latency; Float sums of at most a few
@@ -24,22 +24,6 @@ enum PlanarKernels {
             j += 16
         }
         return ((re0 + re1).sum(), (im0 + im1).sum())
-    }
-
-    /// x += alpha conj(s): xr += ar sr + ai si, xi += ai sr - ar si.
-    @inlinable @inline(__always)
-    static func addConjugate(_ ar: Float, _ ai: Float, _ sr: UnsafePointer<Float>, _ si: UnsafePointer<Float>,
-                             _ xr: UnsafeMutablePointer<Float>, _ xi: UnsafeMutablePointer<Float>, count n: Int) {
-        let r = SIMD8<Float>(repeating: ar), i = SIMD8<Float>(repeating: ai)
-        var j = 0
-        while j < n {
-            let a0 = load(sr, j), a1 = load(sr, j + 8), b0 = load(si, j), b1 = load(si, j + 8)
-            store(load(xr, j) + r * a0 + i * b0, xr, j)
-            store(load(xr, j + 8) + r * a1 + i * b1, xr, j + 8)
-            store(load(xi, j) + i * a0 - r * b0, xi, j)
-            store(load(xi, j + 8) + i * a1 - r * b1, xi, j + 8)
-            j += 16
-        }
     }
 
     @inlinable @inline(__always)

@@ -88,6 +88,16 @@ public final class SystemMatrix: @unchecked Sendable {  // its aligned buffer (`
         }
     }
 
+    /// S as an M x N array (padding dropped), for peers outside Magpie that take the same rows.
+    public func values() -> NDArray<Complex<Float>> {
+        var out = NDArray<Complex<Float>>(repeating: .zero, shape: [rows.count, columns])
+        for i in 0..<rows.count {
+            let re = row(i), im = re + stride
+            for n in 0..<columns { out.storage[i * columns + n] = Complex(re[n], im[n]) }
+        }
+        return out
+    }
+
     /// S x for a real image x (N values): M complex values.
     public func apply(_ x: [Float]) -> [Complex<Float>] {
         precondition(x.count == columns, "image has \(x.count) voxels, the system matrix \(columns)")

@@ -14,13 +14,16 @@ struct SystemMatrixBench: ParsableCommand {
             With --sm and a measurement: the files' rows as `magpie reconstruct` selects them. With
             --rows and --columns instead: a random complex matrix of that size (to measure a 3D
             calibration's scale without simulating one). Reports, each the median of --repeats:
-              - one Kaczmarz sweep of one frame (one core), and the bytes of S it streams per second
-                against this machine's memcpy bandwidth (one core, STREAM's count: read + write);
+              - one Kaczmarz sweep of one frame (one core) with each sweep kernel this processor runs
+                (the widest is the one Magpie uses), and the bytes of S it streams per second against
+                this machine's memcpy bandwidth (one core, STREAM's count: read + write);
               - one sweep for a batch of --batch frames on all cores, as frames per second;
               - CGNR to the residual that --sweeps Kaczmarz sweeps reach, per frame, and its Gram matrix;
               - the scanner frame rates of OpenMPIData 2D (1532/s) and 3D (46/s) for comparison.
-            --numpy-rows RATE prints the speed-up over a NumPy row-loop time per row, measured by
-            scripts/bench-sm.sh in the same run.
+            --peer-sweep SECONDS prints the speed-up over a Python peer's sweep on the same rows,
+            measured by scripts/bench-sm.sh in the same run; --export-rows FILE writes those rows,
+            the first frame's measurement vector, the effective lambda and Magpie's one-sweep image
+            (HDF5: /matrix M x N, /u, /lambda, /image) for such a peer.
 
             Example:
               magpie bench sm --sm sm.mdf --measurement m.mdf
@@ -35,7 +38,9 @@ struct SystemMatrixBench: ParsableCommand {
     @Option(help: "Frames in the multi-core batch.") var batch = 64
     @Option(help: "Kaczmarz sweeps whose residual CGNR must reach.") var sweeps = 3
     @Option(help: "Repeats; medians are reported.") var repeats = 5
-    @Option(help: "NumPy row-loop seconds per sweep on the same matrix, for the speed-up line.") var numpySweep: Double?
+    @Option(help: "A Python peer's seconds per sweep of one frame on the same rows, for the speed-up line.") var peerSweep: Double?
+    @Option(help: "Name of the peer in the speed-up line.") var peerName = "python peer"
+    @Option(help: "Write the rows, the first frame, lambda and the one-sweep image to this HDF5 file for a peer, and stop.") var exportRows: String?
 
     func validate() throws {
         guard (sm != nil) == (measurement != nil), (sm != nil) != (rows != nil && columns != nil) else {
@@ -50,19 +55,46 @@ struct SystemMatrixBench: ParsableCommand {
         let megabytes = Double(matrix.bytes) / 1e6
         print(String(format: "system matrix: %d rows x %d voxels, %.1f MB split complex Float32", matrix.rows.count, matrix.columns, megabytes))
 
-        let oneSweep = Kaczmarz(iterations: 1, computeResiduals: false)
-        let sweep = try timed(repeats: repeats) { _ = try oneSweep.solve(matrix, frame) }
+        if let exportRows {
+            let result = try Kaczmarz(iterations: 1, computeResiduals: false).solve(matrix, frame)
+            let file = try HDF5File.create(exportRows, overwrite: true)
+            try file.write(matrix.values(), to: "/matrix")
+            try file.write(NDArray(shape: [frame.shape[1]], storage: frame.storage), to: "/u")
+            try file.write(scalar: result.effectiveLambda, to: "/lambda")
+            try file.write(NDArray(shape: [matrix.columns], storage: result.images.storage), to: "/image")
+            try file.flush()
+            print("wrote \(exportRows)")
+            return
+        }
         let copy = Self.memcpyBandwidth()
-        let streamed = Double(matrix.bytes) / sweep
-        print(String(format: "kaczmarz, 1 frame, 1 sweep: %.3f ms = %.0f frames/s; streams S at %.2f GB/s, %.0f%% of memcpy %.2f GB/s",
-                     sweep * 1e3, 1 / sweep, streamed / 1e9, 100 * streamed / copy, copy / 1e9))
+        var sweep = Double.nan
+        for kernel in KaczmarzKernel.allCases where kernel.isAvailable {
+            let solver = Kaczmarz(iterations: 1, computeResiduals: false, kernel: kernel)
+            let seconds = try timed(repeats: repeats) { _ = try solver.solve(matrix, frame) }
+            let streamed = Double(matrix.bytes) / seconds
+            print(String(format: "kaczmarz, 1 frame, 1 sweep, %@ kernel: %.3f ms = %.0f frames/s; streams S at %.2f GB/s, %.0f%% of memcpy %.2f GB/s",
+                         kernel.rawValue, seconds * 1e3, 1 / seconds, streamed / 1e9, 100 * streamed / copy, copy / 1e9))
+            if kernel == .best { sweep = seconds }
+        }
+        if let peerSweep {
+            print(String(format: "%@, 1 sweep, 1 frame: %.1f ms; magpie (%@ kernel, 1 core) is %.0f x faster", peerName, peerSweep * 1e3,
+                         KaczmarzKernel.best.rawValue, peerSweep / sweep))
+        }
 
+        let oneSweep = Kaczmarz(iterations: 1, computeResiduals: false)
         let batchU = NDArray(shape: [batch, u.shape[1]], storage: (0..<batch).flatMap { _ in frame.storage })
         let batchSweep = try timed(repeats: repeats) { _ = try oneSweep.solve(matrix, batchU) }
         let rate = Double(batch) / batchSweep
         print(String(format: "kaczmarz, %d frames on %d cores, 1 sweep: %.3f ms per frame = %.0f frames/s (%.2f x 2D scanner 1532/s, %.1f x 3D scanner 46/s)",
                      batch, ProcessInfo.processInfo.activeProcessorCount, batchSweep / Double(batch) * 1e3, rate, rate / 1532, rate / 46))
 
+        let kaczmarzSweeps = try timed(repeats: repeats) { _ = try Kaczmarz(iterations: sweeps, computeResiduals: false).solve(matrix, frame) }
+        print(String(format: "kaczmarz, %d sweeps, 1 frame: %.3f ms", sweeps, kaczmarzSweeps * 1e3))
+        let gramBytes = Double(matrix.columns) * Double(matrix.columns) * 8
+        guard gramBytes <= 4e9 else {
+            print(String(format: "cgnr: not run, its Gram matrix would take %.1f GB", gramBytes / 1e9))
+            return
+        }
         let target = try Kaczmarz(iterations: sweeps).solve(matrix, frame).residuals[0].last!
         let gramStart = DispatchTime.now()
         let gram = CGNR.Gram(matrix)
@@ -78,11 +110,6 @@ struct SystemMatrixBench: ParsableCommand {
         let batched = try timed(repeats: repeats) { _ = try solver.solve(matrix, batchU, gram: gram) }
         print(String(format: "cgnr to the residual of %d Kaczmarz sweeps (%.4f): %d iterations, %.3f ms for 1 frame, %.3f ms per frame in a batch of %d (%.0f frames/s); Gram matrix %.2f s once",
                      sweeps, target, needed, single * 1e3, batched / Double(batch) * 1e3, batch, Double(batch) / batched, gramSeconds))
-        let kaczmarzSweeps = try timed(repeats: repeats) { _ = try Kaczmarz(iterations: sweeps, computeResiduals: false).solve(matrix, frame) }
-        print(String(format: "kaczmarz, %d sweeps, 1 frame: %.3f ms", sweeps, kaczmarzSweeps * 1e3))
-        if let numpySweep {
-            print(String(format: "numpy row loop, 1 sweep: %.1f ms; magpie is %.0f x faster", numpySweep * 1e3, numpySweep / sweep))
-        }
     }
 
     private func inputs() throws -> (SystemMatrix, NDArray<Complex<Float>>) {

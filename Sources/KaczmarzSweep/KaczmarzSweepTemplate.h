@@ -1,0 +1,113 @@
+// One kernel of KaczmarzSweep.c: included once per instruction set with
+//   KERNEL(name)  the function name's suffix
+//   TARGET        a function attribute (target("...")) or nothing
+//   WIDTH         floats per vector (8 or 16); a step covers 16 floats, STEPS = 16 / WIDTH vectors.
+// Row i's update of x is fused with the dot product of the next row with the updated x, so x
+// is read and written once per row instead of twice, and the next row is already streaming in
+// while the update runs.
+
+#define STEPS (16 / WIDTH)
+typedef float KERNEL(vec) __attribute__((vector_size(4 * WIDTH)));
+
+static TARGET inline KERNEL(vec) KERNEL(load)(const float *p) {
+    KERNEL(vec) v;
+    __builtin_memcpy(&v, p, sizeof v);  // unaligned: x lives in ordinary arrays
+    return v;
+}
+
+static TARGET inline void KERNEL(store)(float *p, KERNEL(vec) v) { __builtin_memcpy(p, &v, sizeof v); }
+
+static TARGET inline float KERNEL(sum)(KERNEL(vec) v) {
+    float s = 0;
+    for (int l = 0; l < WIDTH; l++) s += v[l];
+    return s;
+}
+
+/// (tau_re, tau_im) = s . x for s = (sr, si), x = (xr, xi), no conjugation.
+static TARGET void KERNEL(dot)(const float *sr, const float *si, const float *xr, const float *xi, int64_t n, float *tau) {
+    KERNEL(vec) rr[STEPS] = {0}, ii[STEPS] = {0}, ri[STEPS] = {0}, ir[STEPS] = {0};
+    for (int64_t j = 0; j < n; j += 16) {
+        for (int h = 0; h < STEPS; h++) {
+            int64_t o = j + h * WIDTH;
+            KERNEL(vec) a = KERNEL(load)(sr + o), b = KERNEL(load)(si + o), c = KERNEL(load)(xr + o), d = KERNEL(load)(xi + o);
+            rr[h] += a * c;
+            ii[h] += b * d;
+            ri[h] += a * d;
+            ir[h] += b * c;
+        }
+    }
+    KERNEL(vec) re = rr[0] - ii[0], im = ri[0] + ir[0];
+    for (int h = 1; h < STEPS; h++) { re += rr[h] - ii[h]; im += ri[h] + ir[h]; }
+    tau[0] = KERNEL(sum)(re);
+    tau[1] = KERNEL(sum)(im);
+}
+
+/// x += alpha conj(s) and, when nr is not NULL, tau = (nr, ni) . x with the updated x.
+static TARGET void KERNEL(update)(float ar, float ai, const float *sr, const float *si, const float *nr, const float *ni,
+                                  float *xr, float *xi, int64_t n, float *tau) {
+    KERNEL(vec) r = {0}, i = {0};
+    r += ar;
+    i += ai;
+    if (!nr) {
+        for (int64_t j = 0; j < n; j += WIDTH) {
+            KERNEL(vec) a = KERNEL(load)(sr + j), b = KERNEL(load)(si + j);
+            KERNEL(store)(xr + j, KERNEL(load)(xr + j) + r * a + i * b);
+            KERNEL(store)(xi + j, KERNEL(load)(xi + j) + i * a - r * b);
+        }
+        return;
+    }
+    KERNEL(vec) rr[STEPS] = {0}, ii[STEPS] = {0}, ri[STEPS] = {0}, ir[STEPS] = {0};
+    for (int64_t j = 0; j < n; j += 16) {
+        for (int h = 0; h < STEPS; h++) {
+            int64_t o = j + h * WIDTH;
+            KERNEL(vec) a = KERNEL(load)(sr + o), b = KERNEL(load)(si + o);
+            KERNEL(vec) c = KERNEL(load)(xr + o) + r * a + i * b;
+            KERNEL(vec) d = KERNEL(load)(xi + o) + i * a - r * b;
+            KERNEL(store)(xr + o, c);
+            KERNEL(store)(xi + o, d);
+            KERNEL(vec) p = KERNEL(load)(nr + o), q = KERNEL(load)(ni + o);
+            rr[h] += p * c;
+            ii[h] += q * d;
+            ri[h] += p * d;
+            ir[h] += q * c;
+        }
+    }
+    KERNEL(vec) re = rr[0] - ii[0], im = ri[0] + ir[0];
+    for (int h = 1; h < STEPS; h++) { re += rr[h] - ii[h]; im += ri[h] + ir[h]; }
+    tau[0] = KERNEL(sum)(re);
+    tau[1] = KERNEL(sum)(im);
+}
+
+static TARGET void KERNEL(sweep)(const kaczmarz_sweep_args *a) {
+    const int64_t stride = a->stride, m = a->rows;
+    const float root = __builtin_sqrtf(a->lambda);
+    if (a->order_count <= 0) return;
+    {
+        const float *s = a->matrix + 2 * stride * (int64_t)a->order[0];
+        for (int64_t f = 0; f < a->frames; f++) {
+            const float *xr = a->x + 2 * stride * f;
+            KERNEL(dot)(s, s + stride, xr, xr + stride, stride, a->tau + 2 * f);
+        }
+    }
+    for (int64_t t = 0; t < a->order_count; t++) {
+        const int64_t i = a->order[t];
+        const float *sr = a->matrix + 2 * stride * i;
+        const float *nr = t + 1 < a->order_count ? a->matrix + 2 * stride * (int64_t)a->order[t + 1] : 0;
+        const float denominator = a->row_energy[i] + a->lambda;
+        for (int64_t f = 0; f < a->frames; f++) {
+            float *xr = a->x + 2 * stride * f, *tau = a->tau + 2 * f;
+            const int64_t k = 2 * (f * m + i);
+            // An empty row without regularisation carries no equation: skip it (alpha 0).
+            float ar = 0, ai = 0;
+            if (denominator > 0) {
+                ar = (a->u[k] - tau[0] - root * a->v[k]) / denominator;
+                ai = (a->u[k + 1] - tau[1] - root * a->v[k + 1]) / denominator;
+            }
+            KERNEL(update)(ar, ai, sr, sr + stride, nr, nr ? nr + stride : 0, xr, xr + stride, stride, tau);
+            a->v[k] += root * ar;
+            a->v[k + 1] += root * ai;
+        }
+    }
+}
+
+#undef STEPS
