@@ -55,7 +55,7 @@ public final class ScanWriter: Service {
     func submit(_ scan: FinishedScan) { input.yield(scan) }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             for await scan in scans {
                 _ = try? await DedicatedThread.run(name: "magpie-writer") { [self] in write(scan) }
             }

@@ -44,6 +44,9 @@ public enum ReconstructionInputs {
             throw Failure(description: "\(path) has no /calibration (no calibration grid): not a system matrix")
         }
         guard let measurement = mdf.measurement else { throw Failure(description: "\(path) has no /measurement data") }
+        guard !measurement.isSparsityTransformed else {
+            throw Failure(description: "\(path) is a compressed system matrix (isSparsityTransformed): Kaczmarz reconstructs with it as it is; other uses need the dense calibration")
+        }
         guard measurement.isFourierTransformed else {
             throw Failure(description: "\(path): the system matrix must be Fourier transformed (isFourierTransformed = 1)")
         }
@@ -136,7 +139,7 @@ public enum ReconstructionInputs {
         }
     }
 
-    private static func complexValues(_ data: MDFData, path: String) throws -> [Complex<Float>] {
+    static func complexValues(_ data: MDFData, path: String) throws -> [Complex<Float>] {
         switch data {
         case let .complex64(a): return a.storage
         case let .complex128(a): return a.storage.map { Complex(Float($0.real), Float($0.imaginary)) }

@@ -60,6 +60,7 @@ public struct ScoreStep: ReconstructionStep {
     }
 
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
+        if matrix.compression != nil { throw PlanError("[stage.score] compression works with kaczmarz only") }
         do {
             try parameters.validate()
         } catch {
@@ -78,7 +79,7 @@ public struct ScoreStep: ReconstructionStep {
         let parameters = self.parameters
         let matrices = try SystemMatrixSettings.Choice(matrix, defaultThreshold: 5, stage: "score") { loaded in
             do {
-                return try ScoreReconstruction(matrix: loaded.matrix, grid: loaded.geometry.size, sampler: sampler, parameters: parameters)
+                return try ScoreReconstruction(matrix: try loaded.dense(stage: "score"), grid: loaded.geometry.size, sampler: sampler, parameters: parameters)
             } catch {
                 throw PlanError("[stage.score] model \"\(name)\" with \(loaded.path): \(error)")
             }

@@ -15,16 +15,44 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
     public var maxFrequency: Double?
     /// Receive channels used, 1-based (default: all).
     public var channels: [Int]?
+    /// Matrix compression (Kaczmarz only): `compression = { transform = "dct", keep = 0.01 }`.
+    public var compression: Compression?
+
+    /// The rows transformed along the calibration grid (the orthonormal DCT-IV) and cut to the
+    /// `keep` fraction of their largest coefficients, once at load; Kaczmarz runs on those.
+    public struct Compression: Codable, Sendable, Equatable {
+        public static let transforms = ["dct"]
+        public var transform: String
+        public var keep: Double
+
+        public init(transform: String = "dct", keep: Double) { (self.transform, self.keep) = (transform, keep) }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            transform = try container.decodeIfPresent(String.self, forKey: .transform) ?? "dct"
+            // TOML writes 1 and 0 as integers.
+            if let whole = try? container.decode(Int.self, forKey: .keep) { keep = Double(whole) } else { keep = try container.decode(Double.self, forKey: .keep) }
+        }
+
+        func check(stage: String) throws {
+            guard Self.transforms.contains(transform) else {
+                throw PlanError("[stage.\(stage)] compression transform = \"\(transform)\" is not offered; allowed: \(Self.transforms.joined(separator: ", ")) (a real transform, so the image stays real in the compressed domain)")
+            }
+            guard keep.isFinite, keep > 0, keep <= 1 else {
+                throw PlanError("[stage.\(stage)] compression keep = \(keep) is out of range; allowed: above 0, up to 1 (the fraction of each row's coefficients kept)")
+            }
+        }
+    }
 
     public init(systemMatrices: [String] = [], snrThreshold: Double? = nil, minFrequency: Double? = nil, maxFrequency: Double? = nil,
-                channels: [Int]? = nil) {
-        (self.systemMatrices, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels) =
-            (systemMatrices, snrThreshold, minFrequency, maxFrequency, channels)
+                channels: [Int]? = nil, compression: Compression? = nil) {
+        (self.systemMatrices, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels, self.compression) =
+            (systemMatrices, snrThreshold, minFrequency, maxFrequency, channels, compression)
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case systemMatrix = "system_matrix", snrThreshold = "snr_threshold", minFrequency = "min_frequency"
-        case maxFrequency = "max_frequency", channels
+        case maxFrequency = "max_frequency", channels, compression
     }
 
     public init(from decoder: Decoder) throws {
@@ -38,6 +66,7 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
         minFrequency = try container.decodeIfPresent(Double.self, forKey: .minFrequency)
         maxFrequency = try container.decodeIfPresent(Double.self, forKey: .maxFrequency)
         channels = try container.decodeIfPresent([Int].self, forKey: .channels)
+        compression = try container.decodeIfPresent(Compression.self, forKey: .compression)
     }
 
     /// One matrix as a string (as files written before lists were allowed record it), several as a list.
@@ -52,6 +81,7 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
         try container.encodeIfPresent(minFrequency, forKey: .minFrequency)
         try container.encodeIfPresent(maxFrequency, forKey: .maxFrequency)
         try container.encodeIfPresent(channels, forKey: .channels)
+        try container.encodeIfPresent(compression, forKey: .compression)
     }
 
     /// Every listed matrix loaded once, with what a step builds from each (a solver's reusable
@@ -61,12 +91,13 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
         let entries: [(loaded: Loaded, built: Built)]
         private var current = 0
 
-        init(_ settings: SystemMatrixSettings, defaultThreshold: Double, stage: String, build: (Loaded) throws -> Built) throws {
+        init(_ settings: SystemMatrixSettings, defaultThreshold: Double, stage: String, allowsCompressed: Bool = false,
+             build: (Loaded) throws -> Built) throws {
             guard !settings.systemMatrices.isEmpty, !settings.systemMatrices.contains(where: \.isEmpty) else {
                 throw PlanError("[stage.\(stage)] needs system_matrix = \"/path/to/sm.mdf\" (or a list of them, one per scanner geometry)")
             }
             entries = try settings.systemMatrices.map { path in
-                let loaded = try Loaded(settings, path: path, defaultThreshold: defaultThreshold, stage: stage)
+                let loaded = try Loaded(settings, path: path, defaultThreshold: defaultThreshold, stage: stage, allowsCompressed: allowsCompressed)
                 return (loaded, try build(loaded))
             }
         }
@@ -95,22 +126,42 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
     final class Loaded {
         let path: String
         let file: MDFFile
-        let matrix: SystemMatrix
+        /// The dense rows, or nil where only compressed rows are kept (a compressed file, or
+        /// `compression` at load: the dense rows are dropped, as 3D ones are large).
+        let matrix: SystemMatrix?
+        let compressed: CompressedSystemMatrix?
         /// The delta sample's tracer concentration: x times it is mol/L (1 when the SM states none).
         let scale: Float
         let unit: String
         let geometry: ImageGeometry
 
-        init(_ settings: SystemMatrixSettings, path: String, defaultThreshold: Double, stage: String) throws {
+        init(_ settings: SystemMatrixSettings, path: String, defaultThreshold: Double, stage: String, allowsCompressed: Bool) throws {
             do {
                 file = try MDFReader.read(path)
-                let recorded = try ReconstructionInputs.recordedSystemMatrix(file, path: path)
-                if let bad = settings.channels?.first(where: { $0 < 1 || $0 > recorded.channels }) {
-                    throw PlanError("[stage.\(stage)] channels: channel \(bad) does not exist; \(path) has \(recorded.channels)")
-                }
                 let selection = FrequencySelection(minFrequency: settings.minFrequency ?? 80e3, maxFrequency: settings.maxFrequency,
                                                    channels: settings.channels?.map { $0 - 1 }, snrThreshold: settings.snrThreshold ?? defaultThreshold)
-                matrix = try SystemMatrix(recorded, selection: selection)
+                if file.measurement?.isSparsityTransformed == true {
+                    guard allowsCompressed else {
+                        throw PlanError("[stage.\(stage)] system_matrix: \(path) is a compressed system matrix; \(stage) needs the dense one (compressed ones work with kaczmarz)")
+                    }
+                    guard settings.compression == nil else {
+                        throw PlanError("[stage.\(stage)] \(path) is compressed already; leave compression out for it")
+                    }
+                    compressed = try CompressedSystemMatrix(file, path: path, selection: selection)
+                    matrix = nil
+                } else {
+                    let recorded = try ReconstructionInputs.recordedSystemMatrix(file, path: path)
+                    if let bad = settings.channels?.first(where: { $0 < 1 || $0 > recorded.channels }) {
+                        throw PlanError("[stage.\(stage)] channels: channel \(bad) does not exist; \(path) has \(recorded.channels)")
+                    }
+                    let dense = try SystemMatrix(recorded, selection: selection)
+                    if let compression = settings.compression {
+                        compressed = try CompressedSystemMatrix(dense, grid: recorded.grid, keep: compression.keep)
+                        matrix = nil
+                    } else {
+                        (matrix, compressed) = (dense, nil)
+                    }
+                }
             } catch let error as PlanError {
                 throw error
             } catch {
@@ -125,20 +176,38 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
                                      order: calibration.order, positions: calibration.positions ?? gridPositions(calibration.size, calibration.fieldOfView))
         }
 
+        var rows: [FrequencyRow] { matrix?.rows ?? compressed?.rows ?? [] }
+
+        /// The dense rows, for the solvers that have no compressed form.
+        func dense(stage: String) throws -> SystemMatrix {
+            guard let matrix else { throw PlanError("[stage.\(stage)] needs the dense system matrix; \(path) is used compressed") }
+            return matrix
+        }
+
+        /// Reconstructs with the compressed rows when there are some (Kaczmarz only), else the dense ones.
+        func solve(_ solver: SystemMatrixSolver, _ u: NDArray<Complex<Float>>) throws -> SolverResult {
+            if let compressed, case let .kaczmarz(kaczmarz) = solver { return try kaczmarz.solve(compressed, u) }
+            return try solver.solve(try dense(stage: "cgnr"), u)   // only Kaczmarz is given compressed rows
+        }
+
         func begin(_ scan: ScanDescription) throws {
             try ReconstructionInputs.checkCompatible(systemMatrix: file, smPath: path, measurement: scan.metadata, measurementPath: scan.name)
         }
 
         /// The measurement vector of one item's signals (1 x M).
         func vectors(_ item: PlanItem) throws -> NDArray<Complex<Float>> {
-            try matrix.measurementVectors(item.signals.reshaped([1] + item.signals.shape))
+            try FrequencyRow.measurementVectors(item.signals.reshaped([1] + item.signals.shape), rows: rows)
         }
 
         /// The SM file and uuid, and the rows in solver order: 1-based receive channel and 0-based frequency bin.
         var provenance: [String: ProvenanceValue] {
             var fields: [String: ProvenanceValue] = ["systemMatrix": .text(path), "systemMatrixUUID": .text(file.uuid),
-                                                     "rows": .integers(matrix.rows.map { [Int64($0.channel + 1), Int64($0.bin)] })]
-            if !matrix.isBackgroundCorrected {
+                                                     "rows": .integers(rows.map { [Int64($0.channel + 1), Int64($0.bin)] })]
+            if let compressed {
+                fields["compression"] = .text(CompressedSystemMatrix.transformName)
+                fields["compressionKept"] = .integer(Int64(compressed.kept))
+            }
+            if let matrix, !matrix.isBackgroundCorrected {
                 fields["systemMatrixBackground"] = .text("\(path) has no background frames; its system matrix is used without background correction")
             }
             return fields
@@ -193,11 +262,17 @@ public struct SystemMatrixStep: ReconstructionStep {
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
         if let lambda, !(lambda.isFinite && lambda >= 0 && lambda <= 1e6) { throw PlanError("[stage.\(name)] lambda = \(lambda) is out of range; allowed: a finite number from 0 to 1e6") }
         if let iterations, !(1...100_000).contains(iterations) { throw PlanError("[stage.\(name)] iterations = \(iterations) is out of range; allowed: 1 to 100000") }
+        if let compression = matrix.compression {
+            guard method == .kaczmarz else { throw PlanError("[stage.\(name)] compression works with kaczmarz only") }
+            try compression.check(stage: name)
+        }
     }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner {
         let solver = SystemMatrixSolver(method, lambda: lambda, iterations: iterations, residuals: context.residuals)
-        return Runner(try SystemMatrixSettings.Choice(matrix, defaultThreshold: 2, stage: name) { solver.reusable(with: $0.matrix) })
+        return Runner(try SystemMatrixSettings.Choice(matrix, defaultThreshold: 2, stage: name, allowsCompressed: method == .kaczmarz) { loaded in
+            loaded.matrix.map { solver.reusable(with: $0) } ?? solver
+        })
     }
 
     final class Runner: ImageMaking {
@@ -217,7 +292,7 @@ public struct SystemMatrixStep: ReconstructionStep {
 
         func process(_ item: inout PlanItem) throws -> Bool {
             guard !item.isBackground else { return false }
-            let result = try solver.solve(loaded.matrix, loaded.vectors(item))
+            let result = try loaded.solve(solver, loaded.vectors(item))
             item.image = NDArray(shape: [result.images.count], storage: result.images.storage.map { $0 * loaded.scale })
             residuals += result.residuals.filter { !$0.isEmpty }
             effectiveLambda = result.effectiveLambda

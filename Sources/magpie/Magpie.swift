@@ -22,7 +22,7 @@ struct Magpie: AsyncParsableCommand {
             magpie \(MagpieVersion.string) (HDF5 \(HDF5Library.version), ZeroMQ \(ZeroMQ.version), \
             \(NumericalLibraries.fftw), \(NumericalLibraries.openBLAS))
             """,
-        subcommands: [InspectCommand.self, SimulateCommand.self, ReconstructCommand.self, PublishCommand.self, ReplayCommand.self, DaemonCommand.self, RecoverCommand.self, KeygenCommand.self, TrainDenoiserCommand.self, CompareCommand.self, DemoCommand.self, BenchCommand.self, UpscaleSMCommand.self]
+        subcommands: [InspectCommand.self, SimulateCommand.self, ReconstructCommand.self, PublishCommand.self, ReplayCommand.self, DaemonCommand.self, RecoverCommand.self, KeygenCommand.self, TrainDenoiserCommand.self, CompareCommand.self, DemoCommand.self, BenchCommand.self, UpscaleSMCommand.self, CompressSMCommand.self]
     )
 }
 

@@ -46,6 +46,16 @@ import TOMLKit
         #expect(resolved.step(BackgroundStep.self)?.mode == .preceding)
     }
 
+    @Test func compressionRoundTripsThroughTheRecordedPlan() throws {
+        let read = try plan("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a.mdf\"\ncompression = { keep = 0.01 }")
+        #expect(read.step(SystemMatrixStep.self)?.matrix.compression == SystemMatrixSettings.Compression(transform: "dct", keep: 0.01))
+        let again = try ReconstructionPlan(json: read.json())
+        #expect(again.step(SystemMatrixStep.self)?.matrix.compression?.keep == 0.01)
+        #expect(try again.json() == read.json())
+        let whole = try plan("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { transform = \"dct\", keep = 1 }")
+        #expect(whole.step(SystemMatrixStep.self)?.matrix.compression?.keep == 1)
+    }
+
     @Test func systemMatrixTakesOnePathOrAList() throws {
         let one = try plan("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a.mdf\"")
         #expect(try one.json().contains("\"system_matrix\":\"a.mdf\""))   // as files before lists recorded it
@@ -70,6 +80,12 @@ import TOMLKit
         ("stages = [\"deblur\"]\n[stage.deblur]\nmethod = \"sharpen\"", "[stage.deblur]"),
         ("stages = [\"average\", \"xspace\"]\n[stage.average]\nframes = 0", "frames = 0 is out of range"),
         ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nlambda = inf", "lambda = inf is out of range"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { transform = \"fft\", keep = 0.1 }", "transform = \"fft\" is not offered; allowed: dct"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { keep = 0 }", "compression keep = 0.0 is out of range"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { keep = nan }", "compression keep = nan is out of range"),
+        ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { transform = \"dct\" }", "[stage.kaczmarz] compression"),
+        ("stages = [\"cgnr\"]\n[stage.cgnr]\ncompression = { keep = 0.1 }", "compression works with kaczmarz only"),
+        ("stages = [\"score\"]\n[stage.score]\ncompression = { keep = 0.1 }", "compression works with kaczmarz only"),
     ])
     func impossibleChainsAndBadKeysAreRefusedWithTheAllowed(toml: String, words: String) {
         let message = refusal(toml)

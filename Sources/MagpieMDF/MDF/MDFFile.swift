@@ -268,12 +268,16 @@ public enum MDF {
         public var framePermutation: [Int64]?
         /// K, 1-based indices of the kept frequencies; present exactly when isFrequencySelection.
         public var frequencySelection: [Int64]?
+        /// With isSparsityTransformed: the transform's name ("DCT-IV") and, J x C x K x B, the
+        /// 1-based indices of the B coefficients kept per row; `data` is then J x C x K x (B + E).
+        public var sparsityTransformation: String?
+        public var subsamplingIndices: NDArray<Int64>?
 
         public init(data: MDFData, isBackgroundFrame: [Bool], isBackgroundCorrected: Bool = false,
                     isFastFrameAxis: Bool = false, isFourierTransformed: Bool = false,
                     isSparsityTransformed: Bool = false, isSpectralLeakageCorrected: Bool = false,
                     isTransferFunctionCorrected: Bool = false, framePermutation: [Int64]? = nil,
-                    frequencySelection: [Int64]? = nil) {
+                    frequencySelection: [Int64]? = nil, sparsityTransformation: String? = nil, subsamplingIndices: NDArray<Int64>? = nil) {
             self.data = data
             self.isBackgroundFrame = isBackgroundFrame
             self.isBackgroundCorrected = isBackgroundCorrected
@@ -284,6 +288,8 @@ public enum MDF {
             self.isTransferFunctionCorrected = isTransferFunctionCorrected
             self.framePermutation = framePermutation
             self.frequencySelection = frequencySelection
+            self.sparsityTransformation = sparsityTransformation
+            self.subsamplingIndices = subsamplingIndices
         }
 
         public var isFramePermutation: Bool { framePermutation != nil }

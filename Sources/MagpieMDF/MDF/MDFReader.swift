@@ -147,17 +147,36 @@ public enum MDFReader {
         }
         let isFramePermutation = try fields.flag("\(m)/isFramePermutation") ?? false
         let isFrequencySelection = try fields.flag("\(m)/isFrequencySelection") ?? false
+        let isSparsityTransformed = try fields.flag("\(m)/isSparsityTransformed") ?? false
+        var transformation: String?, subsampling: NDArray<Int64>?
+        if isSparsityTransformed {
+            guard isFastFrameAxis, isFourier else {
+                throw fields.invalid("\(m)/isSparsityTransformed", expected: "compression of Fourier-transformed, frame-fastest data (J x C x K x (B + E))",
+                                     found: "isFastFrameAxis \(isFastFrameAxis ? 1 : 0), isFourierTransformed \(isFourier ? 1 : 0)")
+            }
+            transformation = try fields.string("\(m)/sparsityTransformation")
+            guard let indices = try fields.array("\(m)/subsamplingIndices", as: Int64.self) else {
+                throw fields.invalid("\(m)/subsamplingIndices", expected: "J x C x K x B indices (isSparsityTransformed is 1)", found: "nothing")
+            }
+            let background = background.filter { $0 }.count
+            guard indices.rank == 4, Array(indices.shape.prefix(3)) == Array(data.shape.prefix(3)), indices.shape[3] + background == frames else {
+                throw fields.invalid("\(m)/subsamplingIndices", expected: "J x C x K x B with data J x C x K x (B + E), E = \(background) background frames",
+                                     found: "shape \(indices.shape) with data \(data.shape)")
+            }
+            subsampling = indices
+        }
         return MDF.Measurement(
             data: data,
             isBackgroundFrame: background,
             isBackgroundCorrected: try fields.flag("\(m)/isBackgroundCorrected") ?? false,
             isFastFrameAxis: isFastFrameAxis,
             isFourierTransformed: isFourier,
-            isSparsityTransformed: try fields.flag("\(m)/isSparsityTransformed") ?? false,
+            isSparsityTransformed: isSparsityTransformed,
             isSpectralLeakageCorrected: try fields.flag("\(m)/isSpectralLeakageCorrected") ?? false,
             isTransferFunctionCorrected: try fields.flag("\(m)/isTransferFunctionCorrected") ?? false,
             framePermutation: isFramePermutation ? try fields.array("\(m)/framePermutation", as: Int64.self)?.storage : nil,
-            frequencySelection: isFrequencySelection ? try fields.array("\(m)/frequencySelection", as: Int64.self)?.storage : nil)
+            frequencySelection: isFrequencySelection ? try fields.array("\(m)/frequencySelection", as: Int64.self)?.storage : nil,
+            sparsityTransformation: transformation, subsamplingIndices: subsampling)
     }
 
     private static func readCalibration(_ fields: FieldReader) throws -> MDF.Calibration {

@@ -83,6 +83,8 @@ enum MDFSchema {
             f("\(m)/isBackgroundFrame", .int8, "N"),
             f("\(m)/framePermutation", .int64, "N", .whenFlag("\(m)/isFramePermutation")),
             f("\(m)/frequencySelection", .int64, "K", .whenFlag("\(m)/isFrequencySelection")),
+            f("\(m)/sparsityTransformation", .string, "", .whenFlag("\(m)/isSparsityTransformed")),
+            f("\(m)/subsamplingIndices", .int64, "J,C,K,B", .whenFlag("\(m)/isSparsityTransformed")),
             f("/calibration/method", .string), f("/calibration/size", .int64, "3"),
             f("/calibration/fieldOfView", .float64, "3"), f("/calibration/fieldOfViewCenter", .float64, "3"),
             f("/calibration/order", .string), f("/calibration/positions", .float64, "O,3", .optional),

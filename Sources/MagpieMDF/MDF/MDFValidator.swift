@@ -213,7 +213,18 @@ public enum MDFValidator {
                 require(selection.allSatisfy { $0 >= 1 && $0 <= k }, "/measurement/frequencySelection",
                         "holds indices outside 1...\(k) (1-based, V/2+1 frequencies)")
             }
-            if let calibration = mdf.calibration, calibration.size.count == 3 {
+            if let calibration = mdf.calibration, measurement.isSparsityTransformed {
+                let kept = frames - measurement.numBackgroundFrames, positions = calibration.numPositions
+                require(kept >= 1 && kept <= positions, "/measurement/subsamplingIndices",
+                        "\(kept) coefficients kept per row, but the calibration grid has \(positions) positions")
+                if let indices = measurement.subsamplingIndices {
+                    require(indices.storage.allSatisfy { $0 >= 1 && $0 <= Int64(positions) }, "/measurement/subsamplingIndices",
+                            "holds indices outside 1...\(positions) (1-based grid positions)")
+                }
+                let transforms = ["DCT-I", "DCT-II", "DCT-III", "DCT-IV"]
+                require(transforms.contains(measurement.sparsityTransformation ?? ""), "/measurement/sparsityTransformation",
+                        "is \"\(measurement.sparsityTransformation ?? "")\"; the spec names \(transforms.joined(separator: ", "))")
+            } else if let calibration = mdf.calibration, calibration.size.count == 3 {
                 let foreground = frames - measurement.numBackgroundFrames
                 require(foreground == calibration.numPositions, "/measurement/isBackgroundFrame",
                         "\(foreground) foreground frames, but the calibration grid \(calibration.size.map(String.init).joined(separator: " x ")) has \(calibration.numPositions) positions")

@@ -119,6 +119,8 @@ public enum MDFWriter {
         try file.write(NDArray(measurement.isBackgroundFrame.map(flag)), to: "\(m)/isBackgroundFrame")
         if let permutation = measurement.framePermutation { try file.write(NDArray(permutation), to: "\(m)/framePermutation") }
         if let selection = measurement.frequencySelection { try file.write(NDArray(selection), to: "\(m)/frequencySelection") }
+        if let name = measurement.sparsityTransformation { try file.write(name, to: "\(m)/sparsityTransformation") }
+        if let indices = measurement.subsamplingIndices { try file.write(indices, to: "\(m)/subsamplingIndices") }
     }
 
     private static func writeCalibration(_ calibration: MDF.Calibration, to file: HDF5File) throws {

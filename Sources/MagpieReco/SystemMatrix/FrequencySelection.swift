@@ -33,16 +33,23 @@ public struct FrequencySelection: Sendable, Codable, Equatable {
     /// The selected rows of `matrix`, ordered by channel, then frequency (MPIFiles' order), each
     /// with the index of its frequency in the matrix's stored bins.
     public func rows(of matrix: RecordedSystemMatrix) throws -> [(row: FrequencyRow, stored: Int)] {
-        let channels = self.channels ?? Array(0..<matrix.channels)
-        if let bad = channels.first(where: { $0 < 0 || $0 >= matrix.channels }) {
-            throw ReconstructionError.selection("receive channel \(bad + 1) does not exist; the system matrix has \(matrix.channels)")
+        try rows(channels: matrix.channels, bins: matrix.bins, binSpacing: matrix.binSpacing, snr: matrix.signalToNoise)
+    }
+
+    /// The selected rows of a matrix of `channelCount` channels at `bins`, with its SNR (C x K
+    /// over those bins; asked for only when the threshold is above 0).
+    public func rows(channels channelCount: Int, bins: [Int], binSpacing: Double, snr signalToNoise: () -> NDArray<Double>?) throws
+        -> [(row: FrequencyRow, stored: Int)] {
+        let channels = self.channels ?? Array(0..<channelCount)
+        if let bad = channels.first(where: { $0 < 0 || $0 >= channelCount }) {
+            throw ReconstructionError.selection("receive channel \(bad + 1) does not exist; the system matrix has \(channelCount)")
         }
         if let maxFrequency, maxFrequency < minFrequency {
             throw ReconstructionError.selection("maximum frequency \(maxFrequency) Hz is below the minimum \(minFrequency) Hz")
         }
         let snr: NDArray<Double>?
         if snrThreshold > 0 {
-            guard let estimate = matrix.signalToNoise() else {
+            guard let estimate = signalToNoise() else {
                 throw ReconstructionError.selection("the system matrix stores no SNR and has no background frames to estimate it; use an SNR threshold of 0")
             }
             snr = estimate
@@ -51,8 +58,8 @@ public struct FrequencySelection: Sendable, Codable, Equatable {
         }
         var rows: [(FrequencyRow, Int)] = []
         for c in channels.sorted() {
-            for (k, bin) in matrix.bins.enumerated() {
-                let frequency = Double(bin) * matrix.binSpacing
+            for (k, bin) in bins.enumerated() {
+                let frequency = Double(bin) * binSpacing
                 guard frequency >= minFrequency, frequency <= (maxFrequency ?? .infinity) else { continue }
                 if let snr, !(snr[c, k] >= snrThreshold) { continue }
                 rows.append((FrequencyRow(channel: c, bin: bin), k))

@@ -59,7 +59,11 @@ public final class SystemMatrix: @unchecked Sendable {  // its aligned buffer (`
     /// background interpolated from its background frames (unless the recorder corrected it
     /// already or it has no background frames; `isBackgroundCorrected` says which).
     public convenience init(_ recorded: RecordedSystemMatrix, selection: FrequencySelection) throws {
-        let selected = try selection.rows(of: recorded)
+        self.init(recorded, rows: try selection.rows(of: recorded))
+    }
+
+    /// S from these rows of a recorded calibration (each with the index of its stored bin).
+    public convenience init(_ recorded: RecordedSystemMatrix, rows selected: [(row: FrequencyRow, stored: Int)]) {
         let frames = recorded.frames, spectra = recorded.spectra.storage, frequencies = recorded.spectra.shape[1]
         let foreground = (0..<frames).filter { !recorded.isBackgroundFrame[$0] }
         let interpolation = BackgroundInterpolation(isBackgroundFrame: recorded.isBackgroundFrame)

@@ -62,6 +62,8 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Lowest frequency used, Hz (default 80 kHz).") var minFreq: Double?
     @Option(help: "Highest frequency used, Hz (default: the receive bandwidth).") var maxFreq: Double?
     @Option(help: "Receive channels, e.g. 1,2 (default: all).") var channels: String?
+    @Option(help: "Kaczmarz on the compressed SM: each row's DCT-IV over the grid cut to this fraction of its largest coefficients (e.g. 0.01; the plan's compression.keep).")
+    var compressionKeep: Double?
     @Option(help: "Foreground frames, e.g. 1-100 or 1,5,9 (default: all foreground frames).") var frames: String?
     @Option(help: "Average this many consecutive frames into one image.") var average = 1
     @Option(help: "Run the plan of a plan file (TOML: stages = [...] and [stage.NAME] tables) instead of the options above.") var plan: String?
@@ -97,7 +99,8 @@ struct ReconstructCommand: ParsableCommand {
         if average > 1 { steps.append(AverageStep(frames: average)) }
         if let denoise { steps.append(DenoiseStep(model: denoise)) }
         let matrix = SystemMatrixSettings(systemMatrices: sm.map { [$0] } ?? [], snrThreshold: snrThreshold, minFrequency: minFreq, maxFrequency: maxFreq,
-                                          channels: try Self.indices(channels, name: "--channels"))
+                                          channels: try Self.indices(channels, name: "--channels"),
+                                          compression: compressionKeep.map { SystemMatrixSettings.Compression(keep: $0) })
         switch method {
         case .xspace: steps.append(XSpaceStep())
         case .kaczmarz, .cgnr: steps.append(SystemMatrixStep(method, matrix: matrix, lambda: lambda, iterations: iterations))

@@ -19,7 +19,9 @@ struct SystemMatrixBench: ParsableCommand {
                 this machine's memcpy bandwidth (one core, STREAM's count: read + write);
               - one sweep for a batch of --batch frames on all cores, as frames per second;
               - CGNR to the residual that --sweeps Kaczmarz sweeps reach, per frame, and its Gram matrix;
-              - the scanner frame rates of OpenMPIData 2D (1532/s) and 3D (46/s) for comparison.
+              - the scanner frame rates of OpenMPIData 2D (1532/s) and 3D (46/s) for comparison;
+              - with --sm, for each --keep fraction: the DCT-IV compressed matrix (time to compress, bytes),
+                one sweep of one frame on it, and its image's nRMSE and SSIM against the dense one.
             --peer-sweep SECONDS prints the speed-up over a Python peer's sweep on the same rows,
             measured by scripts/bench-sm.sh in the same run; --export-rows FILE writes those rows,
             the first frame's measurement vector, the effective lambda and Magpie's one-sweep image
@@ -41,6 +43,7 @@ struct SystemMatrixBench: ParsableCommand {
     @Option(help: "A Python peer's seconds per sweep of one frame on the same rows, for the speed-up line.") var peerSweep: Double?
     @Option(help: "Name of the peer in the speed-up line.") var peerName = "python peer"
     @Option(help: "Write the rows, the first frame, lambda and the one-sweep image to this HDF5 file for a peer, and stop.") var exportRows: String?
+    @Option(help: "Compression fractions to measure with --sm, comma-separated (none: \"\").") var keep = "0.1,0.01"
 
     func validate() throws {
         guard (sm != nil) == (measurement != nil), (sm != nil) != (rows != nil && columns != nil) else {
@@ -50,7 +53,7 @@ struct SystemMatrixBench: ParsableCommand {
     }
 
     func run() throws {
-        let (matrix, u) = try inputs()
+        let (matrix, u, grid) = try inputs()
         let frame = NDArray(shape: [1, u.shape[1]], storage: Array(u.storage.prefix(u.shape[1])))
         let megabytes = Double(matrix.bytes) / 1e6
         print(String(format: "system matrix: %d rows x %d voxels, %.1f MB split complex Float32", matrix.rows.count, matrix.columns, megabytes))
@@ -88,6 +91,7 @@ struct SystemMatrixBench: ParsableCommand {
         print(String(format: "kaczmarz, %d frames on %d cores, 1 sweep: %.3f ms per frame = %.0f frames/s (%.2f x 2D scanner 1532/s, %.1f x 3D scanner 46/s)",
                      batch, ProcessInfo.processInfo.activeProcessorCount, batchSweep / Double(batch) * 1e3, rate, rate / 1532, rate / 46))
 
+        if let grid { try compressed(matrix, frame: frame, grid: grid, copy: copy) }
         let kaczmarzSweeps = try timed(repeats: repeats) { _ = try Kaczmarz(iterations: sweeps, computeResiduals: false).solve(matrix, frame) }
         print(String(format: "kaczmarz, %d sweeps, 1 frame: %.3f ms", sweeps, kaczmarzSweeps * 1e3))
         let gramBytes = Double(matrix.columns) * Double(matrix.columns) * 8
@@ -112,14 +116,45 @@ struct SystemMatrixBench: ParsableCommand {
                      sweeps, target, needed, single * 1e3, batched / Double(batch) * 1e3, batch, Double(batch) / batched, gramSeconds))
     }
 
-    private func inputs() throws -> (SystemMatrix, NDArray<Complex<Float>>) {
+    /// Per --keep fraction: compression time and size, one sweep, and the image against the dense one.
+    private func compressed(_ matrix: SystemMatrix, frame: NDArray<Complex<Float>>, grid: [Int], copy: Double) throws {
+        let fractions = try keep.split(separator: ",").map { part -> Double in
+            guard let value = Double(part.trimmingCharacters(in: .whitespaces)), value > 0, value <= 1 else {
+                throw ValidationError("--keep: \"\(part)\" is not a fraction above 0 and up to 1")
+            }
+            return value
+        }
+        let solver = Kaczmarz(iterations: 1, computeResiduals: false)
+        let dense = try solver.solve(matrix, frame).images.storage.map(Double.init)
+        for fraction in fractions {
+            let start = DispatchTime.now()
+            let compressed = try CompressedSystemMatrix(matrix, grid: grid, keep: fraction)
+            let compressSeconds = seconds(start)
+            let sweep = try timed(repeats: repeats) { _ = try solver.solve(compressed, frame) }
+            let image = try solver.solve(compressed, frame).images.storage.map(Double.init)
+            let range = (dense.max() ?? 0) - (dense.min() ?? 0)
+            // SSIM per z slice (x fastest), averaged: the 2D metric on each plane of a volume.
+            let plane = grid[0] * grid[1]
+            let ssim = (0..<grid[2]).map { z in
+                ImageMetrics.ssim(Array(image[(z * plane)..<((z + 1) * plane)]), reference: Array(dense[(z * plane)..<((z + 1) * plane)]),
+                                  rows: grid[1], columns: grid[0], dataRange: range)
+            }.reduce(0, +) / Double(grid[2])
+            print(String(format: "compressed, keep %g (%d of %d coefficients a row, %.1f MB, %.1f %% of dense; compressed in %.2f s): 1 sweep, 1 frame %.3f ms = %.0f frames/s, streams %.2f GB/s (%.0f%% of memcpy); image against dense: nRMSE %.4f, SSIM %.4f",
+                         fraction, compressed.kept, compressed.columns, Double(compressed.bytes) / 1e6, 100 * Double(compressed.bytes) / Double(matrix.bytes),
+                         compressSeconds, sweep * 1e3, 1 / sweep, Double(compressed.bytes) / sweep / 1e9, 100 * Double(compressed.bytes) / sweep / copy,
+                         ImageMetrics.nrmse(image, reference: dense), ssim))
+        }
+    }
+
+    private func inputs() throws -> (SystemMatrix, NDArray<Complex<Float>>, grid: [Int]?) {
         if let sm, let measurement {
             let smFile = try MDFReader.read(sm), mFile = try MDFReader.read(measurement)
             try ReconstructionInputs.checkCompatible(systemMatrix: smFile, smPath: sm, measurement: mFile, measurementPath: measurement)
-            let matrix = try SystemMatrix(try ReconstructionInputs.recordedSystemMatrix(smFile, path: sm), selection: FrequencySelection())
+            let recorded = try ReconstructionInputs.recordedSystemMatrix(smFile, path: sm)
+            let matrix = try SystemMatrix(recorded, selection: FrequencySelection())
             let prepared = try ReconstructionInputs.measuredFrames(mFile, path: measurement).prepared()
             let u = try matrix.measurementVectors(prepared)
-            return (matrix, u)
+            return (matrix, u, recorded.grid)
         }
         let (m, n) = (rows!, columns!)
         var random = SeededRandom(seed: 1)
@@ -128,7 +163,7 @@ struct SystemMatrixBench: ParsableCommand {
                                                 isBackgroundFrame: Array(repeating: false, count: n), grid: [n, 1, 1])
         let matrix = try SystemMatrix(recorded, selection: FrequencySelection(minFrequency: 0, snrThreshold: 0))
         let truth = (0..<n).map { _ in Float(random.uniform(0...1)) }
-        return (matrix, NDArray(shape: [1, m], storage: matrix.apply(truth)))
+        return (matrix, NDArray(shape: [1, m], storage: matrix.apply(truth)), nil)
     }
 
     /// Bytes per second memcpy moves between two 256 MB buffers (read + write counted), best of 5.
