@@ -60,7 +60,7 @@ public struct PhantomGenerator: Sendable {
 
     // MARK: - Shapes, in mm with the origin at the FOV centre, y pointing down the image rows
 
-    private func shapes(_ kind: PhantomKind, _ random: inout SeededRandom, _ options: PhantomOptions) throws -> [Shape] {
+    func shapes(_ kind: PhantomKind, _ random: inout SeededRandom, _ options: PhantomOptions) throws -> [Shape] {
         let half = (x: fieldOfView.x / 2, y: fieldOfView.y / 2)
         let scale = min(fieldOfView.x, fieldOfView.y)
         switch kind {
@@ -216,19 +216,18 @@ public struct PhantomGenerator: Sendable {
 
 extension PhantomGenerator {
     /// The phantom as a tracer concentration (mol Fe / L, `peak` at its brightest) on the scanner's
-    /// own grid, x fastest: the middle row for a 1D scanner, the image for 2D, and for 3D the image
-    /// in the middle z slice (a thin sample in an empty volume).
+    /// own grid, x fastest: the middle row for a 1D scanner, the image for 2D, and for 3D the
+    /// phantom drawn in the volume (PhantomGenerator3D).
     public static func concentration(_ kind: PhantomKind, for scanner: MPIScanner, seed: UInt64, options: PhantomOptions = PhantomOptions(),
                                      peak: Double) throws -> NDArray<Double> {
-        let image = try PhantomGenerator(scanner: scanner).render(kind, seed: seed, options: options).map { $0 * peak }
         let size = scanner.imageSize
-        if size[1] == 1 && size[2] == 1 {
+        if size[2] > 1 {
+            return try PhantomGenerator3D(scanner: scanner).render(kind, seed: seed, options: options).map { $0 * peak }
+        }
+        let image = try PhantomGenerator(scanner: scanner).render(kind, seed: seed, options: options).map { $0 * peak }
+        if size[1] == 1 {
             return NDArray(shape: [size[0]], storage: (0..<size[0]).map { image[image.shape[0] / 2, $0] })
         }
-        guard size[2] > 1 else { return image }
-        var volume = NDArray<Double>(repeating: 0, shape: [size[2], size[1], size[0]])
-        let plane = size[0] * size[1]
-        volume.storage.replaceSubrange((size[2] / 2 * plane)..<(size[2] / 2 * plane + plane), with: image.storage)
-        return volume
+        return image
     }
 }
