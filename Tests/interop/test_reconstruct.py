@@ -110,6 +110,46 @@ class Reconstruct(unittest.TestCase):
         self.fails(self.m, "--sm", smsr, "-o", self.path("mismatch.mdf"), says="receive bandwidth")
         self.assertFalse(os.path.exists(self.path("mismatch.mdf")))
 
+    def test_a_compressed_system_matrix_file_as_other_readers_see_it(self):
+        """`compress-sm` writes MDF v2.1's compressed layout; Kaczmarz with it equals compression at load."""
+        compressed = self.path("sm-c.mdf")
+        result = magpie("compress-sm", self.sm, "-o", compressed, "--keep", "0.1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("25 coefficients each (of 256)", result.stdout)
+        with h5py.File(compressed, "r") as f, h5py.File(self.sm, "r") as dense:
+            data, indices = f["/measurement/data"][()], f["/measurement/subsamplingIndices"][()]
+            self.assertEqual(f["/measurement/isSparsityTransformed"][()], 1)
+            self.assertEqual(f["/measurement/sparsityTransformation"][()].decode(), "DCT-IV")
+            bins = f["/measurement/frequencySelection"][()]
+            self.assertEqual(data.dtype, np.complex64)
+            self.assertEqual(data.shape, (1, 2, len(bins), 25))
+            self.assertEqual(indices.shape, data.shape)
+            self.assertTrue(((indices >= 1) & (indices <= 256)).all())
+            self.assertTrue((np.diff(indices, axis=-1) > 0).all())
+            # One row, rebuilt as the spec says (zeros elsewhere, the orthonormal DCT-IV is its own
+            # inverse), against the dense row minus its background mean: the largest 10 % keep most of it.
+            c, k = 0, int(np.argmax(np.abs(data[0, 0]).sum(axis=-1)))
+            coefficients = np.zeros(256, np.complex128)
+            coefficients[indices[0, c, k] - 1] = data[0, c, k]
+            from scipy.fft import dctn
+            row = dctn(coefficients.reshape(16, 16), type=4, norm="ortho").reshape(-1)
+            raw = dense["/measurement/data"][0, c, bins[k] - 1, :]
+            background = dense["/measurement/isBackgroundFrame"][()].astype(bool)
+            truth = raw[~background] - raw[background].mean()
+            self.assertLess(np.linalg.norm(row - truth) / np.linalg.norm(truth), 0.35)
+        a, b = self.path("from-file.mdf"), self.path("at-load.mdf")
+        self.run_ok(self.m, "--sm", compressed, "-o", a)
+        self.run_ok(self.m, "--sm", self.sm, "--compression-keep", "0.1", "-o", b)
+        with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+            np.testing.assert_array_equal(fa["/reconstruction/data"][()], fb["/reconstruction/data"][()])
+            self.assertEqual(fa["/_magpie/reconstruction/compressionKept"][()], 25)
+        self.fails(self.m, "--sm", compressed, "--method", "cgnr", "-o", self.path("c.mdf"), says="compressed system matrix")
+        self.fails(self.m, "--sm", self.sm, "--compression-keep", "0", "-o", self.path("c.mdf"), says="compression keep = 0.0 is out of range")
+        bad = magpie("compress-sm", self.m, "-o", self.path("x.mdf"), "--keep", "0.1")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("no /calibration", bad.stderr)
+        self.assertNotEqual(magpie("compress-sm", self.sm, "-o", self.path("y.mdf"), "--keep", "2").returncode, 0)
+
     def test_bad_inputs(self):
         out = self.path("mismatch.mdf")
         self.fails(self.m, "--sm", self.m, "-o", out, says="no /calibration (no calibration grid)")

@@ -37,12 +37,15 @@ struct SystemMatrixBench: ParsableCommand {
     @Option(help: "Measurement MDF (with --sm).") var measurement: String?
     @Option(help: "Rows of a random matrix (without --sm).") var rows: Int?
     @Option(help: "Columns (voxels) of a random matrix (without --sm).") var columns: Int?
+    @Option(help: "Grid of a random matrix's columns, e.g. 19,19,19, to time compressed sweeps on it (random rows do not compress: no image comparison).")
+    var grid: String?
     @Option(help: "Frames in the multi-core batch.") var batch = 64
     @Option(help: "Kaczmarz sweeps whose residual CGNR must reach.") var sweeps = 3
     @Option(help: "Repeats; medians are reported.") var repeats = 5
     @Option(help: "A Python peer's seconds per sweep of one frame on the same rows, for the speed-up line.") var peerSweep: Double?
     @Option(help: "Name of the peer in the speed-up line.") var peerName = "python peer"
     @Option(help: "Write the rows, the first frame, lambda and the one-sweep image to this HDF5 file for a peer, and stop.") var exportRows: String?
+    @Flag(help: "Leave CGNR out (its Gram matrix takes long on a 3D calibration).") var skipCgnr = false
     @Option(help: "Compression fractions to measure with --sm, comma-separated (none: \"\").") var keep = "0.1,0.01"
 
     func validate() throws {
@@ -50,6 +53,9 @@ struct SystemMatrixBench: ParsableCommand {
             throw ValidationError("give --sm and --measurement, or --rows and --columns")
         }
         guard batch >= 1, sweeps >= 1, repeats >= 1 else { throw ValidationError("--batch, --sweeps and --repeats must be positive") }
+        if grid != nil && (sm != nil || randomGrid.reduce(1, *) != columns) {
+            throw ValidationError("--grid is for a random matrix, and its extents must multiply to --columns")
+        }
     }
 
     func run() throws {
@@ -95,6 +101,7 @@ struct SystemMatrixBench: ParsableCommand {
         let kaczmarzSweeps = try timed(repeats: repeats) { _ = try Kaczmarz(iterations: sweeps, computeResiduals: false).solve(matrix, frame) }
         print(String(format: "kaczmarz, %d sweeps, 1 frame: %.3f ms", sweeps, kaczmarzSweeps * 1e3))
         let gramBytes = Double(matrix.columns) * Double(matrix.columns) * 8
+        guard !skipCgnr else { return }
         guard gramBytes <= 4e9 else {
             print(String(format: "cgnr: not run, its Gram matrix would take %.1f GB", gramBytes / 1e9))
             return
@@ -116,6 +123,11 @@ struct SystemMatrixBench: ParsableCommand {
                      sweeps, target, needed, single * 1e3, batched / Double(batch) * 1e3, batch, Double(batch) / batched, gramSeconds))
     }
 
+    private var randomGrid: [Int] {
+        let extents = grid?.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? []
+        return extents.count == 3 && extents.allSatisfy { $0 >= 1 } ? extents : []
+    }
+
     /// Per --keep fraction: compression time and size, one sweep, and the image against the dense one.
     private func compressed(_ matrix: SystemMatrix, frame: NDArray<Complex<Float>>, grid: [Int], copy: Double) throws {
         let fractions = try keep.split(separator: ",").map { part -> Double in
@@ -131,6 +143,13 @@ struct SystemMatrixBench: ParsableCommand {
             let compressed = try CompressedSystemMatrix(matrix, grid: grid, keep: fraction)
             let compressSeconds = seconds(start)
             let sweep = try timed(repeats: repeats) { _ = try solver.solve(compressed, frame) }
+            let timing = String(format: "compressed, keep %g (%d of %d coefficients a row, %.1f MB, %.1f %% of dense; compressed in %.2f s): 1 sweep, 1 frame %.3f ms = %.0f frames/s, streams %.2f GB/s (%.0f%% of memcpy)",
+                                fraction, compressed.kept, compressed.columns, Double(compressed.bytes) / 1e6, 100 * Double(compressed.bytes) / Double(matrix.bytes),
+                                compressSeconds, sweep * 1e3, 1 / sweep, Double(compressed.bytes) / sweep / 1e9, 100 * Double(compressed.bytes) / sweep / copy)
+            guard sm != nil else {
+                print(timing + " (random rows: no image comparison)")
+                continue
+            }
             let image = try solver.solve(compressed, frame).images.storage.map(Double.init)
             let range = (dense.max() ?? 0) - (dense.min() ?? 0)
             // SSIM per z slice (x fastest), averaged: the 2D metric on each plane of a volume.
@@ -139,10 +158,7 @@ struct SystemMatrixBench: ParsableCommand {
                 ImageMetrics.ssim(Array(image[(z * plane)..<((z + 1) * plane)]), reference: Array(dense[(z * plane)..<((z + 1) * plane)]),
                                   rows: grid[1], columns: grid[0], dataRange: range)
             }.reduce(0, +) / Double(grid[2])
-            print(String(format: "compressed, keep %g (%d of %d coefficients a row, %.1f MB, %.1f %% of dense; compressed in %.2f s): 1 sweep, 1 frame %.3f ms = %.0f frames/s, streams %.2f GB/s (%.0f%% of memcpy); image against dense: nRMSE %.4f, SSIM %.4f",
-                         fraction, compressed.kept, compressed.columns, Double(compressed.bytes) / 1e6, 100 * Double(compressed.bytes) / Double(matrix.bytes),
-                         compressSeconds, sweep * 1e3, 1 / sweep, Double(compressed.bytes) / sweep / 1e9, 100 * Double(compressed.bytes) / sweep / copy,
-                         ImageMetrics.nrmse(image, reference: dense), ssim))
+            print(timing + String(format: "; image against dense: nRMSE %.4f, SSIM %.4f", ImageMetrics.nrmse(image, reference: dense), ssim))
         }
     }
 
@@ -163,7 +179,7 @@ struct SystemMatrixBench: ParsableCommand {
                                                 isBackgroundFrame: Array(repeating: false, count: n), grid: [n, 1, 1])
         let matrix = try SystemMatrix(recorded, selection: FrequencySelection(minFrequency: 0, snrThreshold: 0))
         let truth = (0..<n).map { _ in Float(random.uniform(0...1)) }
-        return (matrix, NDArray(shape: [1, m], storage: matrix.apply(truth)), nil)
+        return (matrix, NDArray(shape: [1, m], storage: matrix.apply(truth)), randomGrid.isEmpty ? nil : randomGrid)
     }
 
     /// Bytes per second memcpy moves between two 256 MB buffers (read + write counted), best of 5.
