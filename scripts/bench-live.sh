@@ -7,7 +7,9 @@
 # of the reported scan: frames processed and skipped live, the send-to-image latency (median,
 # 99th percentile, images), and catch-up. With REVISION, the daemon of that git revision, built
 # beside, runs the same scans first (the peer). MAGPIE_BENCH_CHAINS=msa or =sm runs only the
-# chains ending in MSA deblurring, or only Kaczmarz and score (see below).
+# chains ending in MSA deblurring, or only Kaczmarz and score (see below). MAGPIE_BENCH_CHAINS=3d-sm
+# with SM3D=a 3D calibration (magpie simulate sm --preset openmpi-3d --grid 19) runs Kaczmarz on
+# it compressed by compress-sm (keep 0.01 and 0.1) on the openmpi-3d scan at 46 frames/s.
 #   scripts/bench-live.sh [REVISION]
 source "$(dirname "$0")/prologue.sh"
 revision="${1:-}"
@@ -61,6 +63,15 @@ if [[ "${MAGPIE_BENCH_CHAINS:-}" == sm ]]; then
   chains=('["background", "kaczmarz"]' '["background", "score"]')
   "$magpie" simulate sm --preset openmpi-2d --grid 32 --snr 40 -o "$work/sm32.mdf" >/dev/null
   "$magpie" simulate sm --preset openmpi-2d --grid 19 --snr 40 -o "$work/sm19.mdf" >/dev/null
+fi
+if [[ "${MAGPIE_BENCH_CHAINS:-}" == 3d-sm ]]; then
+  [[ -n "${SM3D:-}" ]] || { echo "MAGPIE_BENCH_CHAINS=3d-sm needs SM3D=a 3D calibration (magpie simulate sm --preset openmpi-3d --grid 19)" >&2; exit 1; }
+  for keep in 0.01 0.1; do
+    "$magpie" compress-sm "$SM3D" -o "$work/sm3d-$keep.mdf" --keep "$keep" >&2
+    printf '%-48s average %-3s %-10s %s\n' "3D kaczmarz, compressed SM, keep $keep" 1 "this tree:" \
+      "$(run "$magpie" '["background", "kaczmarz"]' 1 "$work/m3d.mdf" 1 $'[stage.kaczmarz]\nsystem_matrix = "'"$work/sm3d-$keep.mdf"'"')"
+  done
+  exit 0
 fi
 for chain in "${chains[@]}"; do
   tables=""
