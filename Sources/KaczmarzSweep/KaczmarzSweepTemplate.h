@@ -23,23 +23,34 @@ static TARGET inline float KERNEL(sum)(KERNEL(vec) v) {
     return s;
 }
 
+/// The partial sums of a complex dot product (a + ib) . (c + id), four products kept apart per
+/// vector of the step so that no add waits on another.
+typedef struct { KERNEL(vec) rr[STEPS], ii[STEPS], ri[STEPS], ir[STEPS]; } KERNEL(sums);
+
+static TARGET inline void KERNEL(accumulate)(KERNEL(sums) *t, int h, KERNEL(vec) a, KERNEL(vec) b, KERNEL(vec) c, KERNEL(vec) d) {
+    t->rr[h] += a * c;
+    t->ii[h] += b * d;
+    t->ri[h] += a * d;
+    t->ir[h] += b * c;
+}
+
+static TARGET inline void KERNEL(finish)(const KERNEL(sums) *t, float *tau) {
+    KERNEL(vec) re = t->rr[0] - t->ii[0], im = t->ri[0] + t->ir[0];
+    for (int h = 1; h < STEPS; h++) { re += t->rr[h] - t->ii[h]; im += t->ri[h] + t->ir[h]; }
+    tau[0] = KERNEL(sum)(re);
+    tau[1] = KERNEL(sum)(im);
+}
+
 /// (tau_re, tau_im) = s . x for s = (sr, si), x = (xr, xi), no conjugation.
 static TARGET void KERNEL(dot)(const float *sr, const float *si, const float *xr, const float *xi, int64_t n, float *tau) {
-    KERNEL(vec) rr[STEPS] = {0}, ii[STEPS] = {0}, ri[STEPS] = {0}, ir[STEPS] = {0};
+    KERNEL(sums) t = {0};
     for (int64_t j = 0; j < n; j += 16) {
         for (int h = 0; h < STEPS; h++) {
             int64_t o = j + h * WIDTH;
-            KERNEL(vec) a = KERNEL(load)(sr + o), b = KERNEL(load)(si + o), c = KERNEL(load)(xr + o), d = KERNEL(load)(xi + o);
-            rr[h] += a * c;
-            ii[h] += b * d;
-            ri[h] += a * d;
-            ir[h] += b * c;
+            KERNEL(accumulate)(&t, h, KERNEL(load)(sr + o), KERNEL(load)(si + o), KERNEL(load)(xr + o), KERNEL(load)(xi + o));
         }
     }
-    KERNEL(vec) re = rr[0] - ii[0], im = ri[0] + ir[0];
-    for (int h = 1; h < STEPS; h++) { re += rr[h] - ii[h]; im += ri[h] + ir[h]; }
-    tau[0] = KERNEL(sum)(re);
-    tau[1] = KERNEL(sum)(im);
+    KERNEL(finish)(&t, tau);
 }
 
 /// x += alpha conj(s) and, when nr is not NULL, tau = (nr, ni) . x with the updated x. When
@@ -59,7 +70,7 @@ static TARGET void KERNEL(update)(float ar, float ai, const float *sr, const flo
         }
         return;
     }
-    KERNEL(vec) rr[STEPS] = {0}, ii[STEPS] = {0}, ri[STEPS] = {0}, ir[STEPS] = {0};
+    KERNEL(sums) t = {0};
     for (int64_t j = 0; j < n; j += 16) {
         if (pr) {
             __builtin_prefetch(pr + j, 0, 2);
@@ -72,17 +83,10 @@ static TARGET void KERNEL(update)(float ar, float ai, const float *sr, const flo
             KERNEL(vec) d = KERNEL(load)(xi + o) + i * a - r * b;
             KERNEL(store)(xr + o, c);
             KERNEL(store)(xi + o, d);
-            KERNEL(vec) p = KERNEL(load)(nr + o), q = KERNEL(load)(ni + o);
-            rr[h] += p * c;
-            ii[h] += q * d;
-            ri[h] += p * d;
-            ir[h] += q * c;
+            KERNEL(accumulate)(&t, h, KERNEL(load)(nr + o), KERNEL(load)(ni + o), c, d);
         }
     }
-    KERNEL(vec) re = rr[0] - ii[0], im = ri[0] + ir[0];
-    for (int h = 1; h < STEPS; h++) { re += rr[h] - ii[h]; im += ri[h] + ir[h]; }
-    tau[0] = KERNEL(sum)(re);
-    tau[1] = KERNEL(sum)(im);
+    KERNEL(finish)(&t, tau);
 }
 
 static TARGET void KERNEL(sweep)(const kaczmarz_sweep_args *a) {
