@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MagpieCore
 
 /// A simulated calibration: a delta sample moved over a grid, one frame per position, then
@@ -45,36 +46,46 @@ public struct SystemMatrixSimulator: Sendable {
         let channels = scanner.receive.count, samples = scanner.samplesPerPeriod, frequencies = samples / 2 + 1
         let particles = simulator.particles(inVolume: deltaSampleSize.reduce(1, *)) * sampleConcentration
 
-        var responses: [NDArray<Double>] = []
-        responses.reserveCapacity(count)
-        for o in 0..<count {
-            responses.append(simulator.voltages(sources: [(position: [positions[o, 0], positions[o, 1], positions[o, 2]], particles: particles)]))
-            if o % 64 == 63 && o + 1 < count { progress?(o + 1, count) }
+        // The responses are not kept (a 19^3 3D calibration's would take 9 GB): a first pass sums
+        // their squares for the reference that sets the noise and background levels, as a
+        // calibration's follow its mean response; the second computes each again, records it and
+        // transforms it straight into J x C x K x N. Same values as keeping them.
+        let simulator = self.simulator
+        let response = { @Sendable (o: Int) -> NDArray<Double> in
+            simulator.voltages(sources: [(position: [positions[o, 0], positions[o, 1], positions[o, 2]], particles: particles)])
         }
-        progress?(count, count)
-        // Noise and background levels follow the mean response, as a calibration's would.
         var reference = NDArray<Double>(repeating: 0, shape: [channels, samples])
-        for response in responses {
-            for i in 0..<reference.count { reference.storage[i] += response.storage[i] * response.storage[i] / Double(count) }
+        for o in 0..<count {
+            let r = response(o)
+            for i in 0..<reference.count { reference.storage[i] += r.storage[i] * r.storage[i] / Double(count) }
+            if o % 64 == 63 { progress?(o + 1, count + frames) }
         }
         reference = reference.map { $0.squareRoot() }
         let chain = ReceiveChain(scanner: scanner, noise: noise, reference: reference, seed: seed)
 
-        // Frames in time, then one FFT per frame and channel into J x C x K x N.
         let frameSize = channels * samples
-        let responsesCopy = responses
-        let time = parallelFill(count: frames * frameSize, repeating: Float(0), chunks: frames) { range, out in
-            for frame in (range.lowerBound / frameSize)..<(range.upperBound / frameSize) {
-                chain.record(frame < count ? responsesCopy[frame] : nil, frame: frame, of: frames, into: out, at: frame * frameSize)
-            }
-        }
         var data = NDArray<Complex<Float>>(repeating: .zero, shape: [1, channels, frequencies, frames])
-        let fft = RealFFT(length: samples)
-        for frame in 0..<frames {
-            for c in 0..<channels {
-                let start = frame * frameSize + c * samples
-                let spectrum = fft.forward(time[start..<(start + samples)])
-                for k in 0..<frequencies { data.storage[(c * frequencies + k) * frames + frame] = spectrum[k] }
+        let workers = min(frames, ProcessInfo.processInfo.activeProcessorCount)
+        let done = Mutex(0)
+        nonisolated(unsafe) let report = progress   // called by one worker at a time, under `done`'s lock
+        data.storage.withUnsafeMutableBufferPointer { buffer in
+            let out = DisjointWrites(buffer.baseAddress!)
+            parallelFor(workers) { w in
+                let fft = RealFFT(length: samples)
+                var time = [Float](repeating: 0, count: frameSize)
+                for frame in (frames * w / workers)..<(frames * (w + 1) / workers) {
+                    time.withUnsafeMutableBufferPointer { t in
+                        chain.record(frame < count ? response(frame) : nil, frame: frame, of: frames, into: DisjointWrites(t.baseAddress!), at: 0)
+                    }
+                    for c in 0..<channels {
+                        let spectrum = fft.forward(time[(c * samples)..<((c + 1) * samples)])
+                        for k in 0..<frequencies { out[(c * frequencies + k) * frames + frame] = spectrum[k] }
+                    }
+                    done.withLock { finished in
+                        finished += 1
+                        if finished % 64 == 0 || finished == frames { report?(count + finished, count + frames) }
+                    }
+                }
             }
         }
         return SimulatedSystemMatrix(data: data, isBackgroundFrame: (0..<frames).map { $0 >= count },
