@@ -12,8 +12,8 @@ extension CompressedSystemMatrix {
     /// The calibration `mdf` (read into `recorded`) compressed: every channel at each bin that
     /// `selection` keeps for any channel (the file's layout is channels x bins), `keep` of each
     /// row's coefficients. The rest of the file's metadata is kept.
-    public static func file(compressing mdf: MDFFile, recorded: RecordedSystemMatrix, selection: FrequencySelection, keep: Double,
-                            progress: (Int, Int) -> Void = { _, _ in }) throws -> (file: MDFFile, matrix: CompressedSystemMatrix) {
+    public static func file(compressing mdf: MDFFile, recorded: RecordedSystemMatrix, selection: FrequencySelection, keep: Double) throws
+        -> (file: MDFFile, matrix: CompressedSystemMatrix) {
         let stored = Array(Set(try selection.rows(of: recorded).map(\.stored))).sorted()
         let channels = recorded.channels
         let rows = (0..<channels).flatMap { c in stored.map { k in (row: FrequencyRow(channel: c, bin: recorded.bins[k]), stored: k) } }

@@ -38,6 +38,7 @@ public final class CompressedSystemMatrix: @unchecked Sendable {  // written in 
         guard grid.count == 3, grid.reduce(1, *) == matrix.columns else {
             throw ReconstructionError.systemMatrix("a \(grid) grid does not hold the system matrix's \(matrix.columns) positions")
         }
+        guard !matrix.rows.isEmpty, matrix.columns > 0 else { throw ReconstructionError.systemMatrix("a system matrix without rows or voxels has nothing to compress") }
         let n = matrix.columns, b = Self.kept(fraction: keep, of: n), m = matrix.rows.count
         var indices = [Int32](repeating: 0, count: m * b), values = [Float](repeating: 0, count: 2 * m * b)
         let workers = min(m, ProcessInfo.processInfo.activeProcessorCount)
@@ -119,6 +120,7 @@ extension Kaczmarz {
         }
         guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
         let frames = u.shape[0], n = matrix.columns, m = matrix.rows.count, b = matrix.kept
+        guard frames > 0, n > 0 else { throw ReconstructionError.mismatch("no measurement vectors to reconstruct") }
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(n)
         let l = Float(effectiveLambda), root = l.squareRoot()
         let orders = rowOrders(m)
