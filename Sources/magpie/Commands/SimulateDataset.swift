@@ -130,7 +130,8 @@ struct SimulateDataset: ParsableCommand {
         let lowBasis = SignalBasis(simulator: try SignalSimulator(scanner: scanner))
         let highBasis = label == scanner ? lowBasis : SignalBasis(simulator: try SignalSimulator(scanner: label))
         let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = label == scanner ? lowReco : try XSpaceReconstruction(scanner: label)
-        let (lowPlan, highPlan) = (lowReco.plan(), highReco.plan())
+        let lowPlan = lowReco.plan()
+        let highPlan = label == scanner ? lowPlan : highReco.plan()
         let highKernel = LangevinPSF.kernel(scanner: label)
         let generator = PhantomGenerator(scanner: scanner)
         let block = 32
