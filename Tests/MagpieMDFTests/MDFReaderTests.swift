@@ -57,6 +57,13 @@ import Testing
         expectInvalid(path, at: "/measurement/data")
     }
 
+    /// A grid of 2^31 x 2^31 x 2^31 positions (more than an Int counts): refused, not a trap.
+    @Test func aCalibrationGridTooLargeToCount() throws {
+        let dir = try TemporaryDirectory()
+        let path = try damagedFile(dir) { try $0.write(NDArray<Int64>([1 << 31, 1 << 31, 1 << 31]), to: "/calibration/size") }
+        expectInvalid(path, at: "/calibration/size")
+    }
+
     @Test func narrowerIntegerIsADeviationNotAFailure() throws {
         let dir = try TemporaryDirectory()
         let path = try damagedFile(dir) { try $0.write(scalar: Int32(3), to: "/acquisition/numFrames") }

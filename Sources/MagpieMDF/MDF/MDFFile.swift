@@ -349,6 +349,17 @@ public enum MDF {
 
         /// O: grid points of the calibration.
         public var numPositions: Int { size.reduce(1, *) }
+
+        /// The product of a grid's extents, or nil where it overflows (a damaged or hostile size).
+        public static func positionCount(_ size: [Int]) -> Int? {
+            var product = 1
+            for extent in size {
+                let (next, overflow) = product.multipliedReportingOverflow(by: extent)
+                if overflow { return nil }
+                product = next
+            }
+            return product
+        }
     }
 
     public struct Reconstruction: Sendable, Equatable {

@@ -182,7 +182,11 @@ public enum MDFReader {
     private static func readCalibration(_ fields: FieldReader) throws -> MDF.Calibration {
         let c = "/calibration"
         let size = try fields.array("\(c)/size", as: Int64.self, reshapedTo: [3])?.storage.map { Int($0) } ?? []
-        let positions = size.count == 3 ? size.reduce(1, *) : nil
+        // A grid whose position count does not fit an Int is no calibration (and would trap below).
+        let positions = size.count == 3 ? MDF.Calibration.positionCount(size) : nil
+        if size.count == 3 && positions == nil {
+            throw fields.invalid("\(c)/size", expected: "three extents whose product is a count of grid positions", found: "\(size)")
+        }
         return MDF.Calibration(
             method: try fields.string("\(c)/method") ?? "",
             size: size,

@@ -44,7 +44,7 @@ public enum MDFValidator {
         letters["D"] = int("/acquisition/drivefield/numChannels")
         // F from the divider's element count, so that a divider stored as (1, D) still yields F = 1.
         if let divider = shape("/acquisition/drivefield/divider"), let d = letters["D"], d > 0 {
-            letters["F"] = divider.reduce(1, *) / d
+            letters["F"] = MDF.Calibration.positionCount(divider).map { $0 / d }
         }
         if isSet(file, "/measurement/isFrequencySelection") {
             letters["K"] = shape("/measurement/frequencySelection")?.first
@@ -53,7 +53,7 @@ public enum MDFValidator {
         }
         letters["V/2+1"] = letters["V"].map { $0 / 2 + 1 }
         if let size = try? file.read("/calibration/size", as: Int64.self), size.count == 3 {
-            letters["O"] = Int(size.storage.reduce(1, *))
+            letters["O"] = MDF.Calibration.positionCount(size.storage.map { Int($0) })
         }
         if let data = shape("/reconstruction/data"), data.count == 3 {
             (letters["Q"], letters["P"], letters["S"]) = (data[0], data[1], data[2])
@@ -237,8 +237,9 @@ public enum MDFValidator {
             require(mdf.measurement != nil, "/measurement", "a system matrix needs its measurement group")
         }
         if let reconstruction = mdf.reconstruction, reconstruction.size.count == 3 {
-            require(reconstruction.size.reduce(1, *) == reconstruction.data.shape[1], "/reconstruction/size",
-                    "\(reconstruction.size) makes \(reconstruction.size.reduce(1, *)) voxels, data has P = \(reconstruction.data.shape[1])")
+            let voxels = MDF.Calibration.positionCount(reconstruction.size)
+            require(voxels == reconstruction.data.shape[1], "/reconstruction/size",
+                    "\(reconstruction.size) makes \(voxels.map(String.init) ?? "more than 2^63") voxels, data has P = \(reconstruction.data.shape[1])")
         }
         return deviations
     }
