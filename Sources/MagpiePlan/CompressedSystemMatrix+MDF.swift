@@ -14,7 +14,9 @@ extension CompressedSystemMatrix {
     /// row's coefficients. The rest of the file's metadata is kept.
     public static func file(compressing mdf: MDFFile, recorded: RecordedSystemMatrix, selection: FrequencySelection, keep: Double) throws
         -> (file: MDFFile, matrix: CompressedSystemMatrix) {
-        let stored = Array(Set(try selection.rows(of: recorded).map(\.stored))).sorted()
+        let snr = recorded.signalToNoise()   // estimated once (a 3D calibration's takes long), for the selection and the file
+        let selected = try selection.rows(channels: recorded.channels, bins: recorded.bins, binSpacing: recorded.binSpacing) { snr }
+        let stored = Array(Set(selected.map(\.stored))).sorted()
         let channels = recorded.channels
         let rows = (0..<channels).flatMap { c in stored.map { k in (row: FrequencyRow(channel: c, bin: recorded.bins[k]), stored: k) } }
         let dense = SystemMatrix(recorded, rows: rows)
@@ -35,7 +37,7 @@ extension CompressedSystemMatrix {
                                            sparsityTransformation: transformName, subsamplingIndices: indices)
         file.acquisition.numFrames = b
         file.acquisition.receiver.dataConversionFactor = nil   // applied to the values already
-        if let snr = recorded.signalToNoise() {
+        if let snr {
             file.calibration?.snr = NDArray(shape: [1, channels, k], storage: (0..<channels).flatMap { c in stored.map { snr[c, $0] } })
         }
         return (file, compressed)
@@ -59,6 +61,9 @@ extension CompressedSystemMatrix {
         }
         let grid = calibration.size, positions = grid.reduce(1, *)
         guard grid.count == 3, positions >= kept else { throw failure("calibration grid \(grid) for \(kept) coefficients a row") }
+        // The image has a value per position whatever few coefficients are stored: a grid beyond
+        // 2^24 positions (256^3) is refused rather than allocated.
+        guard positions <= 1 << 24 else { throw failure("calibration grid \(grid) of \(positions) positions; at most \(1 << 24) are reconstructed") }
         let bins = measurement.frequencySelection.map { $0.map { Int($0) - 1 } } ?? Array(0..<frequencies)
         guard bins.count == frequencies else { throw failure("frequencySelection has \(bins.count) bins for K = \(frequencies)") }
         let receiver = mdf.acquisition.receiver

@@ -60,7 +60,7 @@ public struct ScoreStep: ReconstructionStep {
     }
 
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
-        if matrix.compression != nil { throw PlanError("[stage.score] compression works with kaczmarz only") }
+        try matrix.checkCompression(stage: "score", solverTakesIt: false)
         do {
             try parameters.validate()
         } catch {

@@ -44,6 +44,13 @@ public struct SystemMatrixSettings: Codable, Sendable, Equatable {
         }
     }
 
+    /// Compression only where the solver runs on compressed rows (Kaczmarz), with valid settings.
+    func checkCompression(stage: String, solverTakesIt: Bool) throws {
+        guard let compression else { return }
+        guard solverTakesIt else { throw PlanError("[stage.\(stage)] compression works with kaczmarz only") }
+        try compression.check(stage: stage)
+    }
+
     public init(systemMatrices: [String] = [], snrThreshold: Double? = nil, minFrequency: Double? = nil, maxFrequency: Double? = nil,
                 channels: [Int]? = nil, compression: Compression? = nil) {
         (self.systemMatrices, self.snrThreshold, self.minFrequency, self.maxFrequency, self.channels, self.compression) =
@@ -262,10 +269,7 @@ public struct SystemMatrixStep: ReconstructionStep {
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
         if let lambda, !(lambda.isFinite && lambda >= 0 && lambda <= 1e6) { throw PlanError("[stage.\(name)] lambda = \(lambda) is out of range; allowed: a finite number from 0 to 1e6") }
         if let iterations, !(1...100_000).contains(iterations) { throw PlanError("[stage.\(name)] iterations = \(iterations) is out of range; allowed: 1 to 100000") }
-        if let compression = matrix.compression {
-            guard method == .kaczmarz else { throw PlanError("[stage.\(name)] compression works with kaczmarz only") }
-            try compression.check(stage: name)
-        }
+        try matrix.checkCompression(stage: name, solverTakesIt: method == .kaczmarz)
     }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner {

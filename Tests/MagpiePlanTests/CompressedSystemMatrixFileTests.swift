@@ -86,6 +86,14 @@ import Testing
         } catch {
             #expect("\(error)".contains("subsamplingIndices"), "\(error)")
         }
+        var huge = try MDFReader.read(path)
+        huge.calibration?.size = [1 << 20, 1 << 20, 1]
+        do {
+            _ = try CompressedSystemMatrix(huge, path: "huge.mdf", selection: FrequencySelection(snrThreshold: 0))
+            Issue.record("a grid of 2^40 positions was accepted")
+        } catch {
+            #expect("\(error)".contains("at most 16777216 are reconstructed"), "\(error)")
+        }
         var damaged = try MDFReader.read(path)
         damaged.measurement?.subsamplingIndices?.storage[0] = 9999
         do {

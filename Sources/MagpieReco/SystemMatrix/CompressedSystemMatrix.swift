@@ -102,11 +102,6 @@ public final class CompressedSystemMatrix: @unchecked Sendable {  // written in 
     public func coefficients(_ i: Int) -> [(index: Int, value: Complex<Float>)] {
         (0..<kept).map { k in (Int(indices[i * kept + k]), Complex(values[2 * (i * kept + k)], values[2 * (i * kept + k) + 1])) }
     }
-
-    /// The measurement vectors u of prepared frames (Q x C x V) at this matrix's rows. Q x M.
-    public func measurementVectors(_ prepared: NDArray<Float>) throws -> NDArray<Complex<Float>> {
-        try FrequencyRow.measurementVectors(prepared, rows: rows)
-    }
 }
 
 extension Kaczmarz {
@@ -115,10 +110,7 @@ extension Kaczmarz {
     /// real); the positive one needs the image, so after each sweep y goes to the image, is
     /// clipped there and comes back: at keep = 1 this is the dense solver's result.
     public func solve(_ matrix: CompressedSystemMatrix, _ u: NDArray<Complex<Float>>) throws -> SolverResult {
-        guard u.rank == 2, u.shape[1] == matrix.rows.count else {
-            throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(matrix.rows.count) rows")
-        }
-        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
+        try check(u, rows: matrix.rows.count)
         let frames = u.shape[0], n = matrix.columns, m = matrix.rows.count, b = matrix.kept
         guard frames > 0, n > 0 else { throw ReconstructionError.mismatch("no measurement vectors to reconstruct") }
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(n)
@@ -186,13 +178,6 @@ extension Kaczmarz {
             }
         }
         return SolverResult(images: images, residuals: residuals, effectiveLambda: effectiveLambda)
-    }
-
-    /// Row orders of the sweeps: in order, or shuffled from `shuffleSeed`.
-    func rowOrders(_ rows: Int) -> [[Int32]] {
-        var random = SeededRandom(seed: shuffleSeed ?? 0)
-        let count = Int32(rows)
-        return (0..<iterations).map { _ in shuffleSeed == nil ? Array(0..<count) : Array(0..<count).shuffled(using: &random) }
     }
 
     /// ||S' y - u|| / ||u|| for one frame; y is given in the image domain after the last sweep.

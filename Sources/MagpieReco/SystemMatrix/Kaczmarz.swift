@@ -49,10 +49,7 @@ public struct Kaczmarz: Sendable {
     /// each worker streams every row of S once per sweep and applies it to all of its frames
     /// while the row is in cache.
     public func solve(_ matrix: SystemMatrix, _ u: NDArray<Complex<Float>>) throws -> SolverResult {
-        guard u.rank == 2, u.shape[1] == matrix.rows.count else {
-            throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(matrix.rows.count) rows")
-        }
-        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
+        try check(u, rows: matrix.rows.count)
         guard kernel.isAvailable else { throw ReconstructionError.parameter("the \(kernel.rawValue) Kaczmarz kernel does not run on this processor") }
         let frames = u.shape[0]
         let effectiveLambda = lambda * matrix.frobeniusSquared / Double(matrix.columns)
@@ -78,6 +75,21 @@ public struct Kaczmarz: Sendable {
             }
         }
         return SolverResult(images: images, residuals: workers.flatMap(\.residuals), effectiveLambda: effectiveLambda)
+    }
+
+    /// The settings and measurement vectors (Q x M, M the matrix's rows) both solvers need.
+    func check(_ u: NDArray<Complex<Float>>, rows: Int) throws {
+        guard u.rank == 2, u.shape[1] == rows else {
+            throw ReconstructionError.mismatch("measurement vectors of shape \(u.shape) for a system matrix of \(rows) rows")
+        }
+        guard lambda >= 0, iterations >= 1 else { throw ReconstructionError.parameter("Kaczmarz needs lambda >= 0 and at least one iteration") }
+    }
+
+    /// Row orders of the sweeps: in order, or shuffled from `shuffleSeed`.
+    func rowOrders(_ rows: Int) -> [[Int32]] {
+        var random = SeededRandom(seed: shuffleSeed ?? 0)
+        let count = Int32(rows)
+        return (0..<iterations).map { _ in shuffleSeed == nil ? Array(0..<count) : Array(0..<count).shuffled(using: &random) }
     }
 }
 

@@ -1,7 +1,7 @@
-/// Inner loops of the system-matrix solvers in Swift (Kaczmarz's sweep is in KaczmarzSweep) on split-complex ("planar") vectors: the real parts
-/// of n values, then their imaginary parts, n a multiple of `PlanarKernels.width`. Split storage
-/// lets every operation be a plain lane-wise SIMD multiply-add, with no shuffles of interleaved
-/// pairs. Eight independent accumulators hide the add latency; Float sums of at most a few
+/// Inner loops of the system-matrix solvers in Swift (Kaczmarz's sweep is C, in KaczmarzSweep)
+/// on split-complex ("planar") vectors: the real parts of n values, then their imaginary parts,
+/// n a multiple of `PlanarKernels.width`. Split storage lets every operation be a plain lane-wise
+/// SIMD multiply-add, with no shuffles of interleaved pairs. Eight independent accumulators hide the add latency; Float sums of at most a few
 /// thousand terms stay well inside the solvers' 1e-4 agreement with a Float64 reference.
 @usableFromInline
 enum PlanarKernels {
