@@ -100,6 +100,9 @@ final class ProcessingService: Service {
                 logger[metadataKey: DaemonLogHandler.scanKey] = "\(scanID)"
                 scan = ScanProgress(scan: description, scanID: scanID, logger: logger)
                 live.scanStarted(description, scanID: scanID)
+                (runner.imageMaker as? XSpaceStep.Runner)?.onDecision = { [logger] _, sign, frame in
+                    logger.info("x-space polarity auto: \(sign > 0 ? "+1" : "-1") (decided from frame \(frame); the file records it)")
+                }
                 do {
                     try runner.begin(description)
                 } catch {

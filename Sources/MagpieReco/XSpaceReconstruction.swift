@@ -19,6 +19,10 @@ import MagpieCore
 /// what a single full field of view allows: the image is shifted so that its lowest 5 % of pixels
 /// (a phantom's empty border) sit at zero. Partial-FOV continuity (Lu et al.) needs overlapping
 /// patches and is not done here.
+///
+/// Conventions (docs/PHYSICS.md): coil c records u_c = -p_c d/dt of the moment along its axis
+/// (`Polarity` handles chains that record -u); the FFP is x_s = -B_D / G; voxels are x fastest
+/// (MDF order "xyz"), images shaped [nz, ny, nx] with index 0 at -FOV/2 on every axis.
 public struct XSpaceReconstruction: Sendable {
     public let scanner: MPIScanner
     /// Pixels per axis of the image (x, y, z).
@@ -155,8 +159,27 @@ public struct XSpaceReconstruction: Sendable {
         return try XSpaceReconstruction.apply(plan, to: voltages.storage, shape: voltages.shape)
     }
 
-    /// Applies a plan to one period given as C x V values.
-    public static func apply(_ plan: Plan, to voltages: [Double], shape: [Int]) throws -> NDArray<Double> {
+    /// Applies a plan to one period given as C x V values. `sign` is the receive chain's polarity
+    /// (`Polarity`): +1 for Magpie's convention u = -p d/dt(moment), -1 for a chain that records -u.
+    public static func apply(_ plan: Plan, to voltages: [Double], shape: [Int], sign: Double = 1) throws -> NDArray<Double> {
+        var image = try product(plan, voltages, shape: shape)
+        if sign != 1 { for i in image.indices { image[i] *= sign } }
+        if plan.restoresOffset {
+            let sorted = image.sorted()
+            let floor = sorted[max(0, sorted.count / 20 - 1)]
+            image = image.map { $0 - floor }
+        }
+        return NDArray(shape: plan.imageSize.reversed(), storage: image)
+    }
+
+    /// The polarity `auto` chooses from one period: the sign that puts its image's dominant mass
+    /// above the background, judged before the offset is restored (which would hide it).
+    public static func dominantSign(_ plan: Plan, of voltages: [Double], shape: [Int]) throws -> Double {
+        Polarity.dominantSign(of: try product(plan, voltages, shape: shape))
+    }
+
+    /// The image before polarity and offset: the plan's sparse rows times the voltages.
+    private static func product(_ plan: Plan, _ voltages: [Double], shape: [Int]) throws -> [Double] {
         guard shape == [plan.channels, plan.samples] else {
             throw ScannerError(scanner: "x-space", message: "needs \(plan.channels) x \(plan.samples) voltages, got shape \(shape)")
         }
@@ -172,12 +195,7 @@ public struct XSpaceReconstruction: Sendable {
                 }
             }
         }
-        if plan.restoresOffset {
-            let sorted = image.sorted()
-            let floor = sorted[max(0, sorted.count / 20 - 1)]
-            image = image.map { $0 - floor }
-        }
-        return NDArray(shape: plan.imageSize.reversed(), storage: image)
+        return image
     }
 
     /// Kernel width from the sample density: sigma is the mean sample spacing (one sample per

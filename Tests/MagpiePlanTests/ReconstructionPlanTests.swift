@@ -65,9 +65,19 @@ import TOMLKit
         #expect(again.step(ScoreStep.self)?.matrix.systemMatrices == ["a.mdf", "b.mdf"])
     }
 
+    @Test func xSpacePolarityIsReadAsTextOrInteger() throws {
+        #expect(try plan("stages = [\"xspace\"]\n[stage.xspace]\npolarity = -1").step(XSpaceStep.self)?.polarity == .negative)
+        #expect(try plan("stages = [\"xspace\"]\n[stage.xspace]\npolarity = \"+1\"").step(XSpaceStep.self)?.polarity == .positive)
+        let resolved = try plan("stages = [\"xspace\"]").resolved()
+        #expect(try resolved.json().contains("\"polarity\":\"auto\""))
+        #expect(try ReconstructionPlan(json: resolved.json()).step(XSpaceStep.self)?.polarity == .auto)
+    }
+
     @Test(arguments: [
         ("stages = [\"backgrnd\", \"xspace\"]", "unknown stage \"backgrnd\"; known: background, average"),
-        ("stages = [\"xspace\"]\n[stage.xspace]\nlambda = 1", "unknown key lambda in [stage.xspace]; known: none"),
+        ("stages = [\"xspace\"]\n[stage.xspace]\nlambda = 1", "unknown key lambda in [stage.xspace]; known: polarity"),
+        ("stages = [\"xspace\"]\n[stage.xspace]\npolarity = \"up\"", "polarity \"up\" is not auto, +1 or -1"),
+        ("stages = [\"xspace\"]\n[stage.xspace]\npolarity = 2", "[stage.xspace] polarity"),
         ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = \"a\"\nlamda = 1", "unknown key lamda in [stage.kaczmarz]; known: system_matrix"),
         ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\nsystem_matrix = 5", "[stage.kaczmarz] system_matrix"),
         ("stages = [\"deblur\", \"xspace\"]\n[stage.deblur]\nmethod = \"rl\"", "deblur works on images; put it after a reconstruction"),

@@ -100,6 +100,28 @@ class Reconstruct(unittest.TestCase):
         with h5py.File(out, "r") as f:
             self.assertEqual(f["/reconstruction/data"].shape, (6, 64 * 64, 1))
 
+    def test_xspace_polarity_auto_undoes_an_inverted_receive_chain(self):
+        flipped = self.path("flipped.mdf")
+        shutil.copy(self.m, flipped)
+        with h5py.File(flipped, "r+") as f:
+            f["/measurement/data"][...] = -f["/measurement/data"][...]
+        plain, auto, fixed = self.path("plain.mdf"), self.path("auto.mdf"), self.path("fixed.mdf")
+        self.run_ok(self.m, "--method", "xspace", "-o", plain)
+        said = self.run_ok(flipped, "--method", "xspace", "-o", auto).stderr
+        self.assertIn("x-space polarity auto: -1 (decided from frame", said)
+        self.run_ok(flipped, "--method", "xspace", "--polarity", "-1", "-o", fixed)
+        with h5py.File(plain, "r") as a, h5py.File(auto, "r") as b, h5py.File(fixed, "r") as c:
+            expected = a["/reconstruction/data"][...]
+            np.testing.assert_allclose(b["/reconstruction/data"][...], expected, atol=1e-5 * np.abs(expected).max())
+            np.testing.assert_array_equal(c["/reconstruction/data"][...], b["/reconstruction/data"][...])
+            self.assertEqual(a["/_magpie/reconstruction/polarity"][()], 1)
+            self.assertEqual(b["/_magpie/reconstruction/polarity"][()], -1)
+            self.assertIn('"polarity":"auto"', b["/_magpie/reconstruction/plan"][()].decode())
+            self.assertIn('"polarity":"-1"', c["/_magpie/reconstruction/plan"][()].decode())
+            self.assertNotIn("polarityDecidedAtFrame", c["/_magpie/reconstruction"])
+        self.fails(self.m, "--method", "xspace", "--polarity", "down", "-o", fixed, says="polarity")
+        self.fails(self.m, "--sm", self.sm, "--polarity", "-1", "-o", fixed, says="--polarity is x-space's")
+
     def test_mismatched_system_matrix(self):
         sm1d = self.path("sm1d.mdf")
         self.assertEqual(magpie("simulate", "sm", "--preset", "openmpi-1d", "--grid", "8", "-o", sm1d).returncode, 0)

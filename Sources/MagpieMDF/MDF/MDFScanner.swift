@@ -32,9 +32,13 @@ extension MDFFile {
 
 extension MPIScanner {
     /// The scanner an MDF file describes, as far as the file says: the drive channels that are on
-    /// (sine waves with their divider, amplitude and phase of the first period), sampling, receive channels along
-    /// x, y, z in order, and the gradient's diagonal. The particle and image grid come from
-    /// `defaults`, since MDF does not record them.
+    /// (sine waves with their divider, amplitude and phase of the first period), sampling, the
+    /// receive channels and the gradient's diagonal. The particle and image grid come from
+    /// `defaults`, since MDF does not record them, and so do the axes: MDF stores no direction per
+    /// channel, so the k-th active drive channel drives the axis of the defaults' k-th (the
+    /// recorded scanner's; a preset's is k) and receive channel c takes the defaults' c-th axis and
+    /// sensitivity, when the defaults have as many channels; otherwise channel d drives axis d and
+    /// receive channel c lies along axis c (MPIFiles' reading: x, y, z in order).
     public init(mdf: MDFFile, defaults: MPIScanner) throws {
         let acquisition = mdf.acquisition, drive = acquisition.driveField, receiver = acquisition.receiver
         func fail(_ message: String) -> ScannerError { ScannerError(scanner: mdf.scanner.name, message: message) }
@@ -44,14 +48,17 @@ extension MPIScanner {
         guard let gradient = acquisition.gradient, gradient.shape.count == 4, gradient.shape[2] == 3, gradient.shape[3] == 3 else {
             throw fail("the file has no /acquisition/gradient, which x-space reconstruction needs")
         }
-        // Channel d drives axis d; channels that are off (strength 0) are not part of the trajectory.
-        let channels = drive.activeChannels.map { d in
-            DriveChannel(axis: d, amplitude: drive.strength[0, d, 0], divider: Int(drive.divider[d, 0]), phase: drive.phase[0, d, 0])
+        // Channels that are off (strength 0) are not part of the trajectory.
+        let active = drive.activeChannels
+        let driveAxes = defaults.drive.count == active.count ? defaults.drive.map(\.axis) : active
+        let channels = zip(active, driveAxes).map { d, axis in
+            DriveChannel(axis: axis, amplitude: drive.strength[0, d, 0], divider: Int(drive.divider[d, 0]), phase: drive.phase[0, d, 0])
         }
+        let receive = defaults.receive.count == receiver.numChannels
+            ? defaults.receive : (0..<receiver.numChannels).map { ReceiveChannel(axis: min($0, 2)) }
         self.init(name: mdf.scanner.name, gradient: (0..<3).map { gradient[0, 0, $0, $0] },
                   baseFrequency: drive.baseFrequency, drive: channels, samplingRate: 2 * receiver.bandwidth,
-                  samplesPerPeriod: receiver.numSamplingPoints,
-                  receive: (0..<receiver.numChannels).map { ReceiveChannel(axis: min($0, 2)) },
+                  samplesPerPeriod: receiver.numSamplingPoints, receive: receive,
                   particle: defaults.particle, imageSize: defaults.imageSize, sliceThickness: defaults.sliceThickness)
         try validate()
     }

@@ -64,6 +64,8 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Receive channels, e.g. 1,2 (default: all).") var channels: String?
     @Option(help: "Kaczmarz on the compressed SM: each row's DCT-IV over the grid cut to this fraction of its largest coefficients (e.g. 0.01; the plan's compression.keep).")
     var compressionKeep: Double?
+    @Option(parsing: .unconditional, help: "x-space: the receive chain's polarity: auto (decided from the first image: the particles' mass lies above the background), +1 (Magpie's convention, u = -p d/dt of the moment) or -1 (a chain that records -u). Default auto.")
+    var polarity: Polarity?
     @Option(help: "Foreground frames, e.g. 1-100 or 1,5,9 (default: all foreground frames).") var frames: String?
     @Option(help: "Average this many consecutive frames into one image.") var average = 1
     @Option(help: "Run the plan of a plan file (TOML: stages = [...] and [stage.NAME] tables) instead of the options above.") var plan: String?
@@ -79,6 +81,7 @@ struct ReconstructCommand: ParsableCommand {
         let method = self.method ?? .kaczmarz
         if method != .xspace && sm == nil { throw ValidationError("--method \(method.rawValue) needs --sm SM.mdf") }
         if method == .xspace && sm != nil { throw ValidationError("--method xspace does not use a system matrix; drop --sm") }
+        if polarity != nil && method != .xspace { throw ValidationError("--polarity is x-space's; --method \(method.rawValue) takes the sign from the system matrix") }
         if deblur != "off" && method != .xspace { throw ValidationError("--deblur deblurs x-space images; it needs --method xspace") }
         if deblur != "off" && DeblurStep.Method(rawValue: deblur) == nil {
             throw ValidationError("--deblur must be off, \(DeblurStep.Method.allCases.map(\.rawValue).joined(separator: ", ")), not \(deblur)")
@@ -102,7 +105,7 @@ struct ReconstructCommand: ParsableCommand {
                                           channels: try Self.indices(channels, name: "--channels"),
                                           compression: compressionKeep.map { SystemMatrixSettings.Compression(keep: $0) })
         switch method {
-        case .xspace: steps.append(XSpaceStep())
+        case .xspace: steps.append(XSpaceStep(polarity: polarity))
         case .kaczmarz, .cgnr: steps.append(SystemMatrixStep(method, matrix: matrix, lambda: lambda, iterations: iterations))
         case .score: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: model, seed: seed))
         }
@@ -124,6 +127,9 @@ struct ReconstructCommand: ParsableCommand {
     private func reconstruct() throws {
         let plan = try planFrom.map { try PlanProvenance.plan(of: $0) } ?? plan.map { try ReconstructionPlan(tomlFile: $0) } ?? optionsPlan()
         let runner = try PlanRunner(plan, context: PlanContext(manifest: manifest, residuals: true))
+        (runner.imageMaker as? XSpaceStep.Runner)?.onDecision = { _, sign, frame in
+            printNote("x-space polarity auto: \(sign > 0 ? "+1" : "-1") (decided from frame \(frame + 1); the output records it)")
+        }
         let file = try MDFReader.read(measurement)
         let started = DispatchTime.now()
         let selected = try Self.indices(frames, name: "--frames")?.map { $0 - 1 }
@@ -166,4 +172,8 @@ struct ReconstructCommand: ParsableCommand {
         }
         return result
     }
+}
+
+extension Polarity: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
 }
