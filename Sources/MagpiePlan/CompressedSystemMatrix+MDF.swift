@@ -33,7 +33,10 @@ extension CompressedSystemMatrix {
         var file = mdf
         file.measurement = MDF.Measurement(data: .complex64(data), isBackgroundFrame: Array(repeating: false, count: b),
                                            isBackgroundCorrected: true, isFastFrameAxis: true, isFourierTransformed: true,
-                                           isSparsityTransformed: true, frequencySelection: stored.map { Int64(recorded.bins[$0] + 1) },
+                                           isSparsityTransformed: true,
+                                           // `recorded` has the chain's transfer function divided out already, when the file carried one.
+                                           isTransferFunctionCorrected: ReconstructionInputs.carriesTransferFunction(mdf) || (mdf.measurement?.isTransferFunctionCorrected ?? false),
+                                           frequencySelection: stored.map { Int64(recorded.bins[$0] + 1) },
                                            sparsityTransformation: transformName, subsamplingIndices: indices)
         file.acquisition.numFrames = b
         file.acquisition.receiver.dataConversionFactor = nil   // applied to the values already
@@ -49,6 +52,9 @@ extension CompressedSystemMatrix {
         guard let calibration = mdf.calibration else { throw failure("no /calibration (no calibration grid): not a system matrix") }
         guard let measurement = mdf.measurement, measurement.isSparsityTransformed, let indices = measurement.subsamplingIndices else {
             throw failure("not a compressed system matrix (isSparsityTransformed with subsamplingIndices)")
+        }
+        guard !ReconstructionInputs.carriesTransferFunction(mdf) else {
+            throw failure("/acquisition/receiver/transferFunction is recorded but not divided out of the coefficients (isTransferFunctionCorrected = 0); compress the dense matrix with magpie compress-sm, which divides it out first")
         }
         guard measurement.sparsityTransformation == Self.transformName else {
             throw failure("compressed with \"\(measurement.sparsityTransformation ?? "")\"; Magpie reconstructs with \(Self.transformName) compressed matrices")

@@ -26,6 +26,8 @@ public final class PlanRunner {
 
     /// Prepares every step for a scan; throws (naming the step) when the plan cannot process it.
     public func begin(_ scan: ScanDescription) throws {
+        // Frames reach the steps as the mean of their periods, which only repetitions allow.
+        if scan.metadata.acquisition.numPeriodsPerFrame > 1 { try ReconstructionInputs.checkPeriodsRepeat(scan.metadata, path: scan.name) }
         for (step, runner) in zip(plan.steps, runners) {
             do {
                 try runner.begin(scan)

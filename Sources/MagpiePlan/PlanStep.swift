@@ -84,7 +84,7 @@ public struct PlanItem: Sendable {
     public var isBackground: Bool { foregroundOrdinal == nil }
     /// When the sender sent it, ns since the epoch (the daemon's latency figures); 0 offline.
     public var sentNs: UInt64
-    /// C x V in physical units (the first period of the frame).
+    /// C x V in physical units (the mean of the frame's periods).
     public var signals: NDArray<Float>
     public var image: NDArray<Float>?
 

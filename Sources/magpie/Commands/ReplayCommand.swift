@@ -38,7 +38,12 @@ struct ReplayCommand: ParsableCommand {
         let mdf = try MDFReader.read(file)
         guard let measurement = mdf.measurement else { throw ValidationError("\(file) has no /measurement to replay") }
         guard !measurement.isFourierTransformed, !measurement.isFastFrameAxis, measurement.data.shape.count == 4 else {
-            throw ValidationError("\(file): replay needs a time-domain measurement (N x J x C x V)")
+            let field = measurement.isFourierTransformed ? "isFourierTransformed = 1" : measurement.isFastFrameAxis ? "isFastFrameAxis = 1" : "data of shape \(measurement.data.shape)"
+            throw ValidationError("\(file): /measurement/\(field): replay sends time-domain frames (N x J x C x V), as a scanner does; magpie reconstruct reads this file offline")
+        }
+        // The stream has no field for it, so the daemon could not divide it out as magpie reconstruct does.
+        guard mdf.acquisition.receiver.transferFunction == nil || measurement.isTransferFunctionCorrected else {
+            throw ValidationError("\(file): /acquisition/receiver/transferFunction: the stream carries no transfer function, so the daemon would image the chain's gain that magpie reconstruct divides out; reconstruct this file offline")
         }
         let shape = measurement.data.shape
         let (frames, frameSize) = (shape[0], shape[1] * shape[2] * shape[3])
