@@ -47,14 +47,13 @@ public enum ReconstructionInputs {
             try checkPeriodsRepeat(mdf, path: path)
             raw = averagePeriods(raw, frames: frames, periods: periods, size: channels * samples)
         }
+        // Back in acquisition order, which background interpolation and --frames refer to.
+        let order = try measurement.storedFrames(file: path)
         var isBackground = measurement.isBackgroundFrame
-        // Stored frame n was acquired as frame framePermutation[n]: put them back in acquisition
-        // order, which background interpolation and --frames refer to.
-        if let permutation = measurement.framePermutation {
+        if measurement.isFramePermutation {
             let size = channels * samples
             var acquired = raw
-            for (n, p) in permutation.enumerated() {
-                let a = Int(p) - 1
+            for (a, n) in order.enumerated() {
                 acquired.replaceSubrange((a * size)..<((a + 1) * size), with: raw[(n * size)..<((n + 1) * size)])
                 isBackground[a] = measurement.isBackgroundFrame[n]
             }

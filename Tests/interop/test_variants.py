@@ -124,6 +124,21 @@ class Variants(unittest.TestCase):
             f["/acquisition/drivefield/strength"][...] = strength
         self.refused(patches, "/acquisition/drivefield/strength differs between the 2 periods", method="xspace")
 
+    def test_permuted_frames_are_put_back_in_acquisition_order(self):
+        volts = self.volts()
+        with h5py.File(self.m, "r") as f:
+            background = f["/measurement/isBackgroundFrame"][()]
+        order = np.arange(len(volts))[::-1]   # stored frame n was acquired as order[n]
+        path = self.variant("permuted.mdf")
+        rewrite(path, "/measurement/data", volts[order].astype(np.float32))
+        rewrite(path, "/measurement/isBackgroundFrame", background[order])
+        rewrite(path, "/measurement/isFramePermutation", np.int8(1))
+        rewrite(path, "/measurement/framePermutation", (order + 1).astype(np.int64))
+        self.same_images(path, tolerance=0)
+        rewrite(path, "/measurement/framePermutation", np.ones(len(volts), dtype=np.int64))
+        self.refused(path, "/measurement/framePermutation: expected a permutation of 1...5", method="xspace")
+        self.replay_refused(path, "/measurement/framePermutation: expected a permutation of 1...5")
+
     def transfer_function(self, channels, frequencies):
         k = np.arange(frequencies)
         # Real at DC and Nyquist (an irfft ignores the imaginary parts there), no zeros.

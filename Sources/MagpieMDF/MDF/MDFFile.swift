@@ -293,6 +293,22 @@ public enum MDF {
         }
 
         public var isFramePermutation: Bool { framePermutation != nil }
+
+        /// The stored frame of each acquired frame: stored frame n was acquired as
+        /// framePermutation[n] (1-based); the identity without one. Refuses a permutation that is
+        /// not one of 1...N (the reader takes the field as it is; the validator reports it).
+        public func storedFrames(file: String) throws -> [Int] {
+            let frames = data.shape.first ?? 0
+            guard let framePermutation else { return Array(0..<frames) }
+            guard framePermutation.count == frames, isBackgroundFrame.count == frames,
+                  framePermutation.sorted() == (0..<frames).map({ Int64($0 + 1) }) else {
+                throw MDFError.invalidField(file: file, path: "/measurement/framePermutation", expected: "a permutation of 1...\(frames)",
+                                            found: "\(framePermutation.count) values from \(framePermutation.min() ?? 0) to \(framePermutation.max() ?? 0)")
+            }
+            var stored = [Int](repeating: 0, count: frames)
+            for (n, acquired) in framePermutation.enumerated() { stored[Int(acquired) - 1] = n }
+            return stored
+        }
         public var isFrequencySelection: Bool { frequencySelection != nil }
 
         /// The spec's letters for the axes of `data`, in storage order.

@@ -65,6 +65,8 @@ struct ReplayCommand: ParsableCommand {
         default:
             throw ValidationError("\(file): measurement data must be real, not \(measurement.data.elementType.rawValue)")
         }
+        // Frames go out in acquisition order, as the scanner sent them.
+        let storedFrame = try measurement.storedFrames(file: file)
         precondition(UInt16(littleEndian: 1) == 1, "raw payloads are sent in host order, which must be little-endian")
         let publisher = try sender.publisher()
         let rate = sender.rate.rate(cycle: mdf.acquisition.driveField.cycle)
@@ -74,7 +76,8 @@ struct ReplayCommand: ParsableCommand {
                                   repeatIntervalSeconds: sender.repeatInterval, metadata: ScanMetadata(mdf: mdf))
             let began = DispatchTime.now()
             try publisher.publish(start, frameCount: frames, rate: rate) { n in
-                (FrameFlags(background: measurement.isBackgroundFrame[n]), payload(n))
+                let stored = storedFrame[n]
+                return (FrameFlags(background: measurement.isBackgroundFrame[stored]), payload(stored))
             }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds) / 1e9
             print(String(format: "replayed %@ (%d frames, %@) as scan %@ in %.2f s%@", file, frames, sampleType.rawValue, start.scanID,
