@@ -30,8 +30,9 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "MagpieCore", dependencies: ["CFFTW", .product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "MagpieCore", dependencies: ["CFFTW", "CZlib", .product(name: "Numerics", package: "swift-numerics")]),
         .target(name: "MagpiePhysics", dependencies: ["MagpieCore", "CBLAS"]),
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         // CRC-32C with the processor's instruction, for the journal's checksums at stream rate.

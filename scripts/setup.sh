@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev  # BLAS
   liblapacke-dev   # LAPACK
   libtorch-dev     # TorchBridge: TorchScript models of the learned stages
+  zlib1g-dev       # PNG phantoms (inflate)
   python3-h5py     # Tests/interop: reads Magpie's files as the MDF reference Python code does
   python3-numpy
   python3-skimage  # Tests/interop: the reference SSIM and PSNR

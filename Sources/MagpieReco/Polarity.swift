@@ -45,17 +45,25 @@ public enum Polarity: String, Codable, Sendable, CaseIterable, CustomStringConve
         }
     }
 
-    /// +1 or -1: the sign that puts the image's dominant mass above its median (its background
-    /// when the particles cover under half of the field of view). Compared about the median, not
-    /// zero, because a receive filter takes a near-constant offset out of the raw image.
-    public static func dominantSign(of image: [Double]) -> Double {
-        guard !image.isEmpty else { return 1 }
-        let sorted = image.sorted()
-        let median = sorted[sorted.count / 2]
-        var above = 0.0, below = 0.0
-        for value in image {
-            if value > median { above += value - median } else { below += median - value }
+    /// +1 or -1: the sign that puts the image's dominant mass above its background, the mean of
+    /// the field of view's border (the outer 1/16 of every axis longer than one voxel): the
+    /// particles lie inside the field of view, and a blurred object may cover most of it, so the
+    /// image's median is no background. Measured from the level, not from zero, because a receive
+    /// filter takes a near-constant offset out of the raw image. `size` is x, y, z; x fastest.
+    public static func dominantSign(of image: [Double], size: [Int]) -> Double {
+        guard !image.isEmpty, size.count == 3, size.reduce(1, *) == image.count else { return 1 }
+        let width = size.map { max(1, $0 / 16) }
+        var border = 0.0, borderCount = 0
+        for (index, value) in image.enumerated() {
+            let ijk = [index % size[0], (index / size[0]) % size[1], index / (size[0] * size[1])]
+            if (0..<3).contains(where: { size[$0] > 1 && (ijk[$0] < width[$0] || ijk[$0] >= size[$0] - width[$0]) }) {
+                border += value
+                borderCount += 1
+            }
         }
-        return below > above ? -1 : 1
+        guard borderCount > 0, borderCount < image.count else { return 1 }
+        let level = border / Double(borderCount)
+        let mass = image.reduce(0) { $0 + ($1 - level) }   // above the level minus below it
+        return mass < 0 ? -1 : 1
     }
 }

@@ -175,7 +175,7 @@ public struct XSpaceReconstruction: Sendable {
     /// The polarity `auto` chooses from one period: the sign that puts its image's dominant mass
     /// above the background, judged before the offset is restored (which would hide it).
     public static func dominantSign(_ plan: Plan, of voltages: [Double], shape: [Int]) throws -> Double {
-        Polarity.dominantSign(of: try product(plan, voltages, shape: shape))
+        Polarity.dominantSign(of: try product(plan, voltages, shape: shape), size: plan.imageSize)
     }
 
     /// The image before polarity and offset: the plan's sparse rows times the voltages.

@@ -120,7 +120,10 @@ struct SimulateMeasurement: ParsableCommand {
     @Option(help: "Digit for --phantom digits (random if omitted).")
     var digit: Int?
 
+    @OptionGroup var phantomFile: PhantomFileOptions
+
     func validate() throws {
+        guard phantomFile.phantomFile.count <= 1 else { throw ValidationError("--phantom-file: one phantom a measurement") }
         guard frames >= 0, backgroundFrames >= 0, frames + backgroundFrames > 0 else {
             throw ValidationError("--frames and --background-frames must be 0 or more, and not both 0")
         }
@@ -132,8 +135,12 @@ struct SimulateMeasurement: ParsableCommand {
         let concentrationImage: NDArray<Double>
         let simulated: SimulatedScan
         do {
-            concentrationImage = try PhantomGenerator.concentration(phantom, for: scanner, seed: options.seed,
-                                                                    options: PhantomOptions(gap: gap, digit: digit), peak: concentration)
+            if let image = try phantomFile.images(for: scanner).first {
+                concentrationImage = try image.concentration(for: scanner, peak: concentration, scale: phantomFile.phantomScale)
+            } else {
+                concentrationImage = try PhantomGenerator.concentration(phantom, for: scanner, seed: options.seed,
+                                                                        options: PhantomOptions(gap: gap, digit: digit), peak: concentration)
+            }
             let simulator = try MeasurementSimulator(scanner: scanner, noise: options.noise)
             simulated = try simulator.scan(concentration: concentrationImage, foregroundFrames: frames,
                                            backgroundFrames: backgroundFrames, seed: options.seed)
@@ -142,7 +149,8 @@ struct SimulateMeasurement: ParsableCommand {
             throw ExitCode.failure
         }
         let total = frames + backgroundFrames
-        var mdf = MDFFile.simulated(scanner: scanner, frames: total, experiment: "\(phantom.rawValue) phantom",
+        let kind = phantomFile.phantomFile.first.map { "file \(($0 as NSString).lastPathComponent)" } ?? phantom.rawValue
+        var mdf = MDFFile.simulated(scanner: scanner, frames: total, experiment: "\(kind) phantom",
                                     description: "magpie simulate measurement, preset \(scanner.name), seed \(options.seed)",
                                     tracerConcentration: concentration)
         let shape = simulated.frames.shape
@@ -152,9 +160,9 @@ struct SimulateMeasurement: ParsableCommand {
         try options.write(mdf) { file in
             try file.write(image, to: "/_magpie/phantom")
             try file.write(NDArray(scanner.fieldOfView), to: "/_magpie/phantomFieldOfView")
-            try file.write(phantom.rawValue, to: "/_magpie/phantomKind")
+            try file.write(kind, to: "/_magpie/phantomKind")
         }
-        print("\(options.output): \(frames) foreground + \(backgroundFrames) background frames of the \(phantom.rawValue) phantom, "
+        print("\(options.output): \(frames) foreground + \(backgroundFrames) background frames of the \(kind) phantom, "
               + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod) samples (\(scanner.name))")
     }
 }

@@ -51,6 +51,7 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Downsampling factor of /low for upscale-sm (2, 4 or 8).") var factor = 4
     @Option(help: "Image grid for score.") var grid = 19
     @Flag(help: "deblur: draw /sharp from other phantoms than /native (for unpaired training).") var unpaired = false
+    @OptionGroup var phantomFile: PhantomFileOptions
     @Option(name: .shortAndLong, help: "Output HDF5 file.") var output: String
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
 
@@ -87,8 +88,11 @@ struct SimulateDataset: ParsableCommand {
         NoiseModel(snr: snr?.draw(seed: record(i)), sir: sir, backgroundLevel: 0)
     }
 
-    /// Record i's phantom: kinds cycle through --phantom; a resolution phantom gets --gap or a random one.
-    private func phantom(_ i: Int, _ generator: PhantomGenerator, default kind: PhantomKind, seed: UInt64) throws -> NDArray<Double> {
+    /// Record i's phantom, brightest 1: `files` (--phantom-file, read for the generator's scanner)
+    /// in turn, else kinds cycling through --phantom; a resolution phantom gets --gap or a random one.
+    private func phantom(_ i: Int, _ generator: PhantomGenerator, files: [PhantomImage], scanner: MPIScanner,
+                         default kind: PhantomKind, seed: UInt64) throws -> NDArray<Double> {
+        if !files.isEmpty { return try files[i % files.count].phantom(for: scanner, peak: 1, scale: phantomFile.phantomScale) }
         let kinds = phantom ?? [kind], kind = kinds[i % kinds.count]
         var random = SeededRandom(seed: seed ^ 0xC0FFEE)
         let options = kind == .resolution ? PhantomOptions(gap: gap ?? random.uniform(1.0...3.4)) : PhantomOptions()
@@ -101,10 +105,10 @@ struct SimulateDataset: ParsableCommand {
         let input = try file.createAppendable("/input", of: Float.self, frameShape: shape)
         let target = try file.createAppendable("/target", of: Float.self, frameShape: shape)
         let clean = try file.createAppendable("/clean", of: Float.self, frameShape: shape)
-        let generator = PhantomGenerator(scanner: scanner)
+        let generator = PhantomGenerator(scanner: scanner), files = try phantomFile.images(for: scanner)
         for i in 0..<count {
             let simulator = try MeasurementSimulator(scanner: scanner, noise: noise(i))
-            let image = try phantom(i, generator, default: .digits, seed: record(i)).map { $0 * 0.1 }
+            let image = try phantom(i, generator, files: files, scanner: scanner, default: .digits, seed: record(i)).map { $0 * 0.1 }
             let scan = try simulator.scan(concentration: image, foregroundFrames: 2, backgroundFrames: 0, seed: record(i))
             let frame = shape.reduce(1, *)
             try input.append(NDArray(shape: [1] + shape, storage: Array(scan.frames.storage[0..<frame])))
@@ -133,12 +137,12 @@ struct SimulateDataset: ParsableCommand {
         let lowPlan = lowReco.plan()
         let highPlan = label == scanner ? lowPlan : highReco.plan()
         let highKernel = LangevinPSF.kernel(scanner: label)
-        let generator = PhantomGenerator(scanner: scanner)
+        let generator = PhantomGenerator(scanner: scanner), files = try phantomFile.images(for: scanner)
         let block = 32
         for start in stride(from: 0, to: count, by: block) {
             let indices = Array(start..<min(start + block, count))
-            let x = try indices.map { try phantom($0, generator, default: .digits, seed: record($0)) }
-            let y = unpaired ? try indices.map { try phantom($0, generator, default: .digits, seed: record(count + $0)) } : x
+            let x = try indices.map { try phantom($0, generator, files: files, scanner: scanner, default: .digits, seed: record($0)) }
+            let y = unpaired ? try indices.map { try phantom($0, generator, files: files, scanner: scanner, default: .digits, seed: record(count + $0)) } : x
             let lowSignals = try lowBasis.voltages(concentrations: x.map { $0.map { $0 * 0.1 } })
             let highSignals = try highBasis.voltages(concentrations: y.map { $0.map { $0 * 0.1 } })
             // Records are independent: the noise, both reconstructions and the deconvolution run on all cores.
@@ -236,10 +240,10 @@ struct SimulateDataset: ParsableCommand {
         scanner.imageSize = [grid, grid, 1]
         let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: [grid, grid])
         let signals = try file.createAppendable("/signal", of: Float.self, frameShape: [scanner.receive.count, scanner.samplesPerPeriod])
-        let generator = PhantomGenerator(scanner: scanner)
+        let generator = PhantomGenerator(scanner: scanner), files = try phantomFile.images(for: scanner)
         for i in 0..<count {
             let simulator = try MeasurementSimulator(scanner: scanner, noise: noise(i))
-            let image = try phantom(i, generator, default: .tumor, seed: record(i))
+            let image = try phantom(i, generator, files: files, scanner: scanner, default: .tumor, seed: record(i))
             let scan = try simulator.scan(concentration: image.map { $0 * 0.1 }, foregroundFrames: 1, backgroundFrames: 0, seed: record(i))
             try phantoms.append(NDArray(shape: [1, grid, grid], storage: image.storage.map(Float.init)))
             try signals.append(scan.frames)
