@@ -105,6 +105,9 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     }
 
     public var topology: String { "FFP" }
+    /// The drive channels that are on: a channel of amplitude 0 is off (a 2D sequence on a 3-channel
+    /// scanner stores its third channel so), is written to files and streams, and drives nothing.
+    public var activeDrive: [DriveChannel] { drive }
     /// Seconds of one drive-field cycle.
     public var period: Double { Double(samplesPerPeriod) / samplingRate }
     public func frequency(_ channel: DriveChannel) -> Double { baseFrequency / Double(channel.divider) }
@@ -112,7 +115,7 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     /// Field of view per axis, metres: 2 A / |G| along driven axes, the slice thickness elsewhere.
     public var fieldOfView: [Double] {
         (0..<3).map { axis in
-            drive.first { $0.axis == axis }.map { 2 * $0.amplitude / abs(gradient[axis]) } ?? sliceThickness
+            activeDrive.first { $0.axis == axis }.map { 2 * $0.amplitude / abs(gradient[axis]) } ?? sliceThickness
         }
     }
 
@@ -138,7 +141,7 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     /// The field-free point x_s(t) = -B_D(t) / G and its velocity, along driven axes (0 elsewhere).
     public func fieldFreePoint(at t: Double) -> (position: [Double], velocity: [Double]) {
         let (field, rate) = driveField(at: t)
-        let driven = Set(drive.map(\.axis))
+        let driven = Set(activeDrive.map(\.axis))
         return ((0..<3).map { driven.contains($0) ? -field[$0] / gradient[$0] : 0 },
                 (0..<3).map { driven.contains($0) ? -rate[$0] / gradient[$0] : 0 })
     }
@@ -150,14 +153,17 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     public func validate() throws {
         func fail(_ message: String) -> ScannerError { ScannerError(scanner: name, message: message) }
         guard gradient.count == 3, gradient.allSatisfy({ $0.isFinite }) else { throw fail("gradient needs three finite values (T/m)") }
-        guard !drive.isEmpty else { throw fail("no drive-field channel") }
+        guard !activeDrive.isEmpty else { throw fail("no drive-field channel that is on (amplitude above 0)") }
         for channel in drive {
             guard (0..<3).contains(channel.axis) else { throw fail("drive axis \(channel.axis) is not 0, 1 or 2") }
-            guard gradient[channel.axis] != 0 else { throw fail("drive along axis \(channel.axis) where the gradient is 0: no field-free point") }
-            guard channel.divider > 0, channel.amplitude > 0 else { throw fail("drive channels need positive divider and amplitude") }
+            guard channel.divider > 0, channel.amplitude >= 0, channel.amplitude.isFinite else {
+                throw fail("drive channels need a positive divider and an amplitude of 0 (off) or more")
+            }
+            guard channel.amplitude == 0 || gradient[channel.axis] != 0 else { throw fail("drive along axis \(channel.axis) where the gradient is 0: no field-free point") }
         }
         guard samplingRate > 0, samplesPerPeriod > 0 else { throw fail("sampling rate and samples per period must be positive") }
-        guard let lcm = leastCommonMultiple(drive.map(\.divider)) else { throw fail("the least common multiple of the dividers overflows") }
+        // The cycle is that of the channels that are on (MDF's reading: an off channel's divider is a placeholder).
+        guard let lcm = leastCommonMultiple(activeDrive.map(\.divider)) else { throw fail("the least common multiple of the dividers overflows") }
         let cycle = Double(lcm) / baseFrequency
         guard abs(cycle - period) <= 1e-9 * period else {
             throw fail("lcm(dividers) / base frequency = \(cycle) s but \(samplesPerPeriod) samples at \(samplingRate) S/s last \(period) s")

@@ -9,6 +9,9 @@ public enum ScannerPreset: String, CaseIterable, Sendable {
     case dcganPaper3T = "dcgan-paper-3T"
     case dcganPaper6T = "dcgan-paper-6T"
     case smsrPaper = "smsr-paper"
+    /// openmpi-2d as the 3-channel scanner stores it: the third drive channel off (strength 0,
+    /// divider 99) and three receive coils, as OpenMPIData's 2D measurements are.
+    case openmpi2d3ch = "openmpi-2d-3ch"
 
     public var scanner: MPIScanner {
         switch self {
@@ -24,6 +27,12 @@ public enum ScannerPreset: String, CaseIterable, Sendable {
             return MPIScanner(name: rawValue, gradient: [-1, -1, 2], baseFrequency: 2.5e6, drive: drive, samplingRate: 2.5e6,
                            samplesPerPeriod: samples, receive: (0..<axes).map { ReceiveChannel(axis: $0) },
                            particle: Particle(coreDiameter: 25e-9, temperature: 300), imageSize: size)
+        case .openmpi2d3ch:
+            var scanner = ScannerPreset.openmpi2d.scanner
+            scanner.name = rawValue
+            scanner.drive.append(DriveChannel(axis: 2, amplitude: 0, divider: 99, phase: Double.pi / 2))
+            scanner.receive.append(ReceiveChannel(axis: 2))
+            return scanner
         case .denoisePaper:
             // Self-supervised denoising paper, Table I: 0.4 T/m, 2.5 kHz and 500 Hz, d 20 nm, T 300 K,
             // 101 x 101 images, 9900-sample signals. Chosen: 4.95 MS/s (so one 500 Hz cycle is 9900

@@ -23,7 +23,7 @@ struct ReceiveChain: Sendable {
         interference = (0..<channels).map { c in
             guard let sir = noise.sir else { return [] }
             let axis = scanner.receive[c].axis
-            let fundamental = samples / (scanner.drive.first { $0.axis == axis } ?? scanner.drive[0]).divider
+            let fundamental = samples / (scanner.activeDrive.first { $0.axis == axis } ?? scanner.activeDrive[0]).divider
             return NoiseModel.interferenceHarmonics.map { $0 * fundamental }.filter { $0 < samples / 2 }.map { bin in
                 (bin, NoiseModel.amplitude(slice(c), bin: bin) / pow(10, sir / 20))
             }
@@ -38,7 +38,7 @@ struct ReceiveChain: Sendable {
             for c in 0..<channels {
                 let level = noise.backgroundLevel * NoiseModel.rms(slice(c))
                 let offset = level * random.uniform(-0.5...0.5)
-                let tones = scanner.drive.flatMap { drive in (1...3).map { h in (bin: h * samples / drive.divider, weight: 1 / Double(h)) } }
+                let tones = scanner.activeDrive.flatMap { drive in (1...3).map { h in (bin: h * samples / drive.divider, weight: 1 / Double(h)) } }
                 let norm = (tones.reduce(0) { $0 + $1.weight * $1.weight } / 2).squareRoot()
                 let phases = tones.map { _ in random.uniform(0...(2 * Double.pi)) }
                 for v in 0..<samples {

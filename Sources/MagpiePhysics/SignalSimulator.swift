@@ -88,7 +88,7 @@ public struct SignalSimulator: Sendable {
     /// (exact, since a cycle holds a whole number of drive periods).
     public func removeDriveFrequencies(_ signal: inout NDArray<Double>) {
         let samples = scanner.samplesPerPeriod
-        let bins = Set(scanner.drive.map { samples / $0.divider })
+        let bins = Set(scanner.activeDrive.map { samples / $0.divider })
         for c in 0..<signal.shape[0] {
             for k in bins {
                 let bin = dftBin(signal.storage[(c * samples)..<((c + 1) * samples)], k)

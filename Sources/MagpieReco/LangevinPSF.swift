@@ -18,7 +18,7 @@ public enum LangevinPSF {
         let size = imageSize ?? scanner.imageSize
         let fov = scanner.fieldOfView
         let spacing = (0..<3).map { fov[$0] / Double(size[$0]) }
-        let dimensions = Set(scanner.drive.map(\.axis)).count
+        let dimensions = Set(scanner.activeDrive.map(\.axis)).count
         let beta = scanner.particle.beta
         let half = extent ?? (size[0] - 1, size[1] > 1 ? size[1] - 1 : 0)
         let ky = 2 * half.y + 1, kx = 2 * half.x + 1

@@ -38,7 +38,7 @@ public struct XSpaceReconstruction: Sendable {
         self.scanner = scanner
         self.imageSize = imageSize ?? scanner.imageSize
         self.minimumSpeedFraction = minimumSpeedFraction
-        axes = Array(Set(scanner.drive.map(\.axis))).sorted()
+        axes = Array(Set(scanner.activeDrive.map(\.axis))).sorted()
         guard self.imageSize.count == 3, self.imageSize.allSatisfy({ $0 >= 1 }) else {
             throw ScannerError(scanner: scanner.name, message: "image size needs three positive extents")
         }

@@ -24,7 +24,7 @@ class LiveEqualsOffline(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="magpie-plan-")
         cls.files = {}
-        for preset, frames in (("openmpi-1d", 12), ("openmpi-2d", 6)):
+        for preset, frames in (("openmpi-1d", 12), ("openmpi-2d", 6), ("openmpi-2d-3ch", 6)):
             path = os.path.join(cls.dir, f"{preset}.mdf")
             run("simulate", "measurement", "--preset", preset, "--frames", str(frames), "--background-frames", "4", "--snr", "30", "-o", path)
             cls.files[preset] = path
@@ -69,6 +69,15 @@ class LiveEqualsOffline(unittest.TestCase):
         plan, unit = self.check("xspace", "openmpi-2d", ["background", "xspace"])
         self.assertIn('"mode":"preceding"', plan)
         self.assertEqual(unit, "n m beta per voxel (x-space, native)")
+
+    def test_xspace_of_a_sequence_with_a_drive_channel_that_is_off(self):
+        # The 2D sequence as a 3-channel scanner sends it: the third channel off (strength 0, divider 99).
+        self.check("xspace-3ch", "openmpi-2d-3ch", ["background", "xspace"])
+        with h5py.File(self.live, "r") as f:
+            self.assertEqual(f["/acquisition/drivefield/divider"][()].ravel().tolist(), [102, 96, 99])
+            self.assertEqual(f["/acquisition/drivefield/strength"][()][0, 2, 0], 0)
+            self.assertAlmostEqual(f["/acquisition/drivefield/cycle"][()], 652.8e-6, places=12)
+            self.assertEqual(f["/reconstruction/data"].shape[1], 64 * 64)
 
     def test_kaczmarz_in_mol_per_litre(self):
         _, unit = self.check("kaczmarz", "openmpi-1d", ["background", "kaczmarz"], f'[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\n')

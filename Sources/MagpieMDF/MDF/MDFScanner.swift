@@ -50,7 +50,7 @@ extension MPIScanner {
         }
         // Channels that are off (strength 0) are not part of the trajectory.
         let active = drive.activeChannels
-        let driveAxes = defaults.drive.count == active.count ? defaults.drive.map(\.axis) : active
+        let driveAxes = defaults.activeDrive.count == active.count ? defaults.activeDrive.map(\.axis) : active
         let channels = zip(active, driveAxes).map { d, axis in
             DriveChannel(axis: axis, amplitude: drive.strength[0, d, 0], divider: Int(drive.divider[d, 0]), phase: drive.phase[0, d, 0])
         }

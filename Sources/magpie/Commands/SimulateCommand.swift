@@ -198,7 +198,7 @@ struct SimulateSystemMatrix: ParsableCommand {
 
     func run() throws {
         let scanner = options.scanner
-        let driven = Set(scanner.drive.map(\.axis))
+        let driven = Set(scanner.activeDrive.map(\.axis))
         let size = (0..<3).map { driven.contains($0) ? grid : 1 }
         let sm: SimulatedSystemMatrix
         do {

@@ -199,7 +199,7 @@ struct SimulateDataset: ParsableCommand {
             var random = SeededRandom(seed: record(i))
             let gradient = random.uniform(2...4)
             base.gradient = [gradient, gradient, 2 * gradient]
-            for d in base.drive.indices { base.drive[d].amplitude = fov[base.drive[d].axis] * gradient / 2 }
+            for d in base.drive.indices where base.drive[d].amplitude > 0 { base.drive[d].amplitude = fov[base.drive[d].axis] * gradient / 2 }
             base.particle.coreDiameter = random.uniform(20...35) * 1e-9
             func simulate(_ noise: NoiseModel) throws -> SimulatedSystemMatrix {
                 try SystemMatrixSimulator(scanner: base, grid: [size, size, 1], noise: noise).simulate(backgroundFrames: 10, seed: record(i))
