@@ -107,7 +107,7 @@ public struct MPIScanner: Sendable, Codable, Equatable {
     public var topology: String { "FFP" }
     /// The drive channels that are on: a channel of amplitude 0 is off (a 2D sequence on a 3-channel
     /// scanner stores its third channel so), is written to files and streams, and drives nothing.
-    public var activeDrive: [DriveChannel] { drive }
+    public var activeDrive: [DriveChannel] { drive.filter { $0.amplitude > 0 } }
     /// Seconds of one drive-field cycle.
     public var period: Double { Double(samplesPerPeriod) / samplingRate }
     public func frequency(_ channel: DriveChannel) -> Double { baseFrequency / Double(channel.divider) }

@@ -47,6 +47,7 @@ class LiveEqualsOffline(unittest.TestCase):
             self.live = live
         finally:
             self.assertEqual(daemon.stop(), 0, daemon.log())
+            self.log = daemon.log()
         offline = os.path.join(directory, "offline.mdf")
         run("reconstruct", live, "--plan-from", live, "--manifest", MANIFEST, "-o", offline)
         with h5py.File(live, "r") as a, h5py.File(offline, "r") as b:
@@ -68,7 +69,12 @@ class LiveEqualsOffline(unittest.TestCase):
     def test_xspace(self):
         plan, unit = self.check("xspace", "openmpi-2d", ["background", "xspace"])
         self.assertIn('"mode":"preceding"', plan)
+        self.assertIn('"polarity":"auto"', plan)
         self.assertEqual(unit, "n m beta per voxel (x-space, native)")
+        # auto's decision: logged once for the scan, recorded in the file.
+        self.assertEqual(self.log.count("x-space polarity auto: +1 (decided from frame"), 1, self.log)
+        with h5py.File(self.live, "r") as f:
+            self.assertEqual(f["/_magpie/reconstruction/polarity"][()], 1)
 
     def test_xspace_of_a_sequence_with_a_drive_channel_that_is_off(self):
         # The 2D sequence as a 3-channel scanner sends it: the third channel off (strength 0, divider 99).
