@@ -13,8 +13,7 @@ source "$(dirname "$0")/prologue.sh"
 build_release
 data=${1:-/tmp/magpie-file-phantoms}
 mkdir -p "$data"
-files=()
-for name in letters rings vessel-tree; do files+=(--phantom-file "Tests/Fixtures/phantoms/$name.png"); done
+names=(letters rings vessel-tree)
 
 make() {  # NAME ARGS... (of magpie simulate dataset)
   local out="$data/$1.h5"
@@ -26,19 +25,26 @@ make() {  # NAME ARGS... (of magpie simulate dataset)
 }
 dcgan=(deblur --preset dcgan-paper-3T --label-preset dcgan-paper-6T --label-iterations 100)
 make msa-val deblur --phantom digits --snr 20...30 --count 100 --seed 1000000
-make msa-files deblur "${files[@]}" --snr 20...30 --count 30 --seed 4000000
 make dcgan-val "${dcgan[@]}" --count 100 --seed 1000000 --snr 30...50
-make dcgan-files "${dcgan[@]}" "${files[@]}" --count 3 --seed 4000000
-make dcgan-files-30dB "${dcgan[@]}" "${files[@]}" --count 30 --seed 4000000 --image-snr 30
 make score-val score --grid 19 --phantom tumor --count 50 --seed 1000000
-make score-files score --grid 19 "${files[@]}" --count 15 --seed 4000000
+msa=() dcgan_sets=() dcgan_noisy=()
+for name in "${names[@]}"; do
+  file=(--phantom-file "Tests/Fixtures/phantoms/$name.png")
+  make "msa-$name" deblur "${file[@]}" --snr 20...30 --count 10 --seed 4000000
+  make "dcgan-$name" "${dcgan[@]}" "${file[@]}" --count 1 --seed 4000000
+  make "dcgan-$name-30dB" "${dcgan[@]}" "${file[@]}" --count 10 --seed 4000000 --image-snr 30
+  make "score-$name" score --grid 19 "${file[@]}" --count 5 --seed 4000000
+  msa+=("--test=$data/msa-$name.h5") dcgan_sets+=("--test=$data/dcgan-$name.h5") dcgan_noisy+=("--test=$data/dcgan-$name-30dB.h5")
+done
 sm="$data/sm19.mdf"
 [[ -f $sm ]] || "$magpie" simulate sm --preset openmpi-2d --grid 19 --snr 40 -o "$sm" >/dev/null
 
-echo "## MSA-transformer (deblur-paper-3T, against the deconvolved 6 T/m label; 30 images, 10 per file)"
-"$magpie" bench deblur --test "$data/msa-files.h5" --validation "$data/msa-val.h5" --model msa-deblur --threads 2 --timing-count 5
-echo "## DC-GAN (dcgan-paper-3T, against the phantom; one image per file noise-free, 10 per file at 30 dB image noise)"
+echo "## MSA-transformer (deblur-paper-3T, 20-30 dB, against the deconvolved 6 T/m label; 10 images per file)"
+"$magpie" bench deblur --validation "$data/msa-val.h5" --model msa-deblur --threads 2 --by-set "${msa[@]}"
+echo "## DC-GAN (dcgan-paper-3T, against the phantom; noise-free, then 10 images per file at 30 dB image noise)"
 "$magpie" bench deblur --preset dcgan-paper-3T --reference phantom --validation "$data/dcgan-val.h5" --model dcgan-deblur --threads 2 \
-  --by-set --test "$data/dcgan-files.h5" --test "$data/dcgan-files-30dB.h5"
-echo "## score model (openmpi-2d 19 x 19 SM; 15 phantoms, 5 per file)"
-"$magpie" bench score --sm "$sm" --phantoms "$data/score-files.h5" --validation "$data/score-val.h5" --tune-count 20 --timing-count 3 --threads 2
+  --by-set "${dcgan_sets[@]}" "${dcgan_noisy[@]}"
+for name in "${names[@]}"; do
+  echo "## score model, $name (openmpi-2d 19 x 19 SM; 5 phantoms)"
+  "$magpie" bench score --sm "$sm" --phantoms "$data/score-$name.h5" --validation "$data/score-val.h5" --tune-count 20 --timing-count 3 --threads 2
+done
