@@ -13,6 +13,18 @@ def magpie(*args, timeout=300):
     return subprocess.run([MAGPIE, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def simulated_pair(directory, seed, grid, frames, background_frames):
+    """An openmpi-2d system matrix (`grid`^2, 50 dB) and a shapes measurement (30 dB) simulated into
+    `directory`: the paths (sm.mdf, m.mdf)."""
+    sm, m = os.path.join(directory, "sm.mdf"), os.path.join(directory, "m.mdf")
+    for args in (("sm", "--grid", str(grid), "--snr", "50", "-o", sm),
+                 ("measurement", "--phantom", "shapes", "--frames", str(frames), "--background-frames", str(background_frames),
+                  "--snr", "30", "-o", m)):
+        result = magpie("simulate", *args[:1], "--preset", "openmpi-2d", "--seed", str(seed), *args[1:])
+        assert result.returncode == 0, result.stderr
+    return sm, m
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

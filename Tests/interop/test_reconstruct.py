@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 import kaczmarz_reference as reference
-from support import magpie
+from support import magpie, simulated_pair
 
 
 
@@ -18,12 +18,7 @@ class Reconstruct(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="magpie-reconstruct-")
-        cls.sm = os.path.join(cls.dir, "sm.mdf")
-        cls.m = os.path.join(cls.dir, "m.mdf")
-        for args in (("sm", "--grid", "16", "--snr", "50", "-o", cls.sm),
-                     ("measurement", "--phantom", "shapes", "--frames", "6", "--background-frames", "4", "--snr", "30", "-o", cls.m)):
-            result = magpie("simulate", *args[:1], "--preset", "openmpi-2d", "--seed", "3", *args[1:])
-            assert result.returncode == 0, result.stderr
+        cls.sm, cls.m = simulated_pair(cls.dir, seed=3, grid=16, frames=6, background_frames=4)
 
     @classmethod
     def tearDownClass(cls):

@@ -8,7 +8,7 @@ import unittest
 import h5py
 import numpy as np
 
-from support import magpie
+from support import magpie, simulated_pair
 
 
 def rewrite(path, name, data):
@@ -23,12 +23,7 @@ class Variants(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="magpie-variants-")
-        cls.sm = os.path.join(cls.dir, "sm.mdf")
-        cls.m = os.path.join(cls.dir, "m.mdf")
-        for args in (("sm", "--grid", "12", "--snr", "50", "-o", cls.sm),
-                     ("measurement", "--phantom", "shapes", "--frames", "3", "--background-frames", "2", "--snr", "30", "-o", cls.m)):
-            result = magpie("simulate", *args[:1], "--preset", "openmpi-2d", "--seed", "4", *args[1:])
-            assert result.returncode == 0, result.stderr
+        cls.sm, cls.m = simulated_pair(cls.dir, seed=4, grid=12, frames=3, background_frames=2)
         cls.expected = {method: cls.reconstruct(cls.m, method) for method in ("xspace", "kaczmarz")}
 
     @classmethod
