@@ -98,19 +98,22 @@ public enum ReconstructionInputs {
     /// by almost nothing would only amplify noise.
     static let transferFloor = 1e-3
 
-    /// Each channel's spectrum divided by the transfer function (frequencies below `transferFloor`
-    /// of the channel's peak gain set to zero). `frames` is N x C x V.
+    /// 1 / H at each frequency of channel c of the transfer function H; 0 where the chain passes
+    /// less than `transferFloor` of its peak gain, or H is not finite.
+    static func inverseGains(_ transfer: NDArray<Complex<Double>>, channel c: Int) -> [Complex<Float>] {
+        let row = (0..<transfer.shape[1]).map { transfer[c, $0] }
+        let floor = transferFloor * (row.map(\.length).filter(\.isFinite).max() ?? 0)
+        return row.map { t in
+            let m2 = t.real * t.real + t.imaginary * t.imaginary
+            return t.length > floor && m2.isFinite ? Complex(Float(t.real / m2), Float(-t.imaginary / m2)) : .zero
+        }
+    }
+
+    /// Each channel's spectrum divided by the transfer function (`inverseGains`). `frames` is N x C x V.
     static func divide(_ frames: inout NDArray<Float>, by transfer: NDArray<Complex<Double>>) {
         let (count, channels, samples) = (frames.shape[0], frames.shape[1], frames.shape[2])
         let fft = RealFFT(length: samples)
-        let inverse: [[Complex<Float>]] = (0..<channels).map { c in
-            let row = (0..<fft.outputLength).map { transfer[c, $0] }
-            let floor = transferFloor * (row.map(\.length).filter(\.isFinite).max() ?? 0)
-            return row.map { t in
-                let m2 = t.real * t.real + t.imaginary * t.imaginary
-                return t.length > floor && m2.isFinite ? Complex(Float(t.real / m2), Float(-t.imaginary / m2)) : .zero
-            }
-        }
+        let inverse = (0..<channels).map { inverseGains(transfer, channel: $0) }
         for n in 0..<count {
             for c in 0..<channels {
                 let base = (n * channels + c) * samples
@@ -186,15 +189,13 @@ public enum ReconstructionInputs {
         if let transfer = try transferFunction(of: mdf, path: path) {
             // Each row divided by the chain's gain at its frequency, as the measurement is.
             for c in 0..<channels {
-                let floor = transferFloor * (0..<transfer.shape[1]).map { transfer[c, $0].length }.filter(\.isFinite).reduce(0, max)
+                let inverse = inverseGains(transfer, channel: c)
                 for f in 0..<frequencies {
                     let bin = bins?[f] ?? f
-                    guard bin >= 0, bin < transfer.shape[1] else {
-                        throw Failure(description: "\(path): frequency bin \(bin + 1) lies outside /acquisition/receiver/transferFunction's \(transfer.shape[1]) frequencies")
+                    guard bin >= 0, bin < inverse.count else {
+                        throw Failure(description: "\(path): frequency bin \(bin + 1) lies outside /acquisition/receiver/transferFunction's \(inverse.count) frequencies")
                     }
-                    let t = transfer[c, bin], m2 = t.real * t.real + t.imaginary * t.imaginary
-                    let factor = t.length > floor && m2.isFinite ? Complex(Float(t.real / m2), Float(-t.imaginary / m2)) : .zero
-                    let base = (c * frequencies + f) * frames
+                    let factor = inverse[bin], base = (c * frequencies + f) * frames
                     for i in base..<(base + frames) { spectra.storage[i] = factor * spectra.storage[i] }
                 }
             }
