@@ -160,6 +160,7 @@ class PhantomFile(unittest.TestCase):
             f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", 70) + b"{'descr': '<f8', 'fortran_order': False, 'shape': (10000, 10000), }".ljust(70))
         self.refused(self.path("lying.npy"), "needs 800000000 bytes of data, the file has 0")
         self.refused(os.path.join(PHANTOMS, "letters.png"), "--phantom-fov takes two or three", "--phantom-fov", "0,12")
+        self.refused(os.path.join(PHANTOMS, "letters.png"), "--phantom and --phantom-file are two phantoms", "--phantom", "dots")
 
     def test_a_dataset_cycles_through_the_files(self):
         output = self.path("deblur.h5")

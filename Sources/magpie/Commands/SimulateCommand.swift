@@ -30,6 +30,8 @@ struct SimulationOptions: ParsableArguments {
     @Option(help: "Scanner preset: \(ScannerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: ScannerPreset = .openmpi2d
 
+    @OptionGroup var source: ScannerSourceOptions
+
     @Option(help: "Gaussian noise, SNR in dB (signal RMS over noise sigma); none if omitted.")
     var snr: Double?
 
@@ -55,10 +57,17 @@ struct SimulationOptions: ParsableArguments {
         guard background >= 0 else { throw ValidationError("--background must be 0 or more") }
     }
 
-    var scanner: MPIScanner {
-        var scanner = preset.scanner
-        scanner.receiveFilter = receiveFilter
-        return scanner
+    /// --scanner-from's scanner, else the preset's; --receive-filter adds the filter. A file that
+    /// cannot describe one is one line on stderr and exit status 1.
+    func scanner() throws -> MPIScanner {
+        do {
+            var scanner = try source.scanner() ?? preset.scanner
+            scanner.receiveFilter = scanner.receiveFilter || receiveFilter
+            return scanner
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
     }
 
     var noise: NoiseModel { NoiseModel(snr: snr, sir: sir, backgroundLevel: background) }
@@ -70,7 +79,7 @@ struct SimulationOptions: ParsableArguments {
     }
 
     /// Writes the file, turning failures into one line on stderr and exit status 1.
-    func write(_ mdf: MDFFile, userFields: @escaping (HDF5File) throws -> Void) throws {
+    func write(_ mdf: MDFFile, scanner: MPIScanner, userFields: @escaping (HDF5File) throws -> Void) throws {
         do {
             try MDFWriter.write(mdf, to: output, overwrite: overwrite) { file in
                 try file.write(try jsonText(scanner), to: "/_magpie/scanner")
@@ -102,8 +111,8 @@ struct SimulateMeasurement: ParsableCommand {
 
     @OptionGroup var options: SimulationOptions
 
-    @Option(help: "Phantom: \(PhantomKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var phantom: PhantomKind = .resolution
+    @Option(help: "Phantom: \(PhantomKind.allCases.map(\.rawValue).joined(separator: ", ")) (default resolution), or --phantom-file.")
+    var phantom: PhantomKind?
 
     @Option(help: "Foreground frames.")
     var frames = 4
@@ -124,6 +133,7 @@ struct SimulateMeasurement: ParsableCommand {
 
     func validate() throws {
         guard phantomFile.phantomFile.count <= 1 else { throw ValidationError("--phantom-file: one phantom a measurement") }
+        guard phantom == nil || phantomFile.phantomFile.isEmpty else { throw ValidationError("--phantom and --phantom-file are two phantoms: give one") }
         guard frames >= 0, backgroundFrames >= 0, frames + backgroundFrames > 0 else {
             throw ValidationError("--frames and --background-frames must be 0 or more, and not both 0")
         }
@@ -131,14 +141,14 @@ struct SimulateMeasurement: ParsableCommand {
     }
 
     func run() throws {
-        let scanner = options.scanner
+        let scanner = try options.scanner()
         let concentrationImage: NDArray<Double>
         let simulated: SimulatedScan
         do {
             if let image = try phantomFile.images(for: scanner).first {
                 concentrationImage = try image.concentration(for: scanner, peak: concentration, scale: phantomFile.phantomScale)
             } else {
-                concentrationImage = try PhantomGenerator.concentration(phantom, for: scanner, seed: options.seed,
+                concentrationImage = try PhantomGenerator.concentration(phantom ?? .resolution, for: scanner, seed: options.seed,
                                                                         options: PhantomOptions(gap: gap, digit: digit), peak: concentration)
             }
             let simulator = try MeasurementSimulator(scanner: scanner, noise: options.noise)
@@ -149,15 +159,15 @@ struct SimulateMeasurement: ParsableCommand {
             throw ExitCode.failure
         }
         let total = frames + backgroundFrames
-        let kind = phantomFile.phantomFile.first.map { "file \(($0 as NSString).lastPathComponent)" } ?? phantom.rawValue
+        let kind = phantomFile.phantomFile.first.map { "file \(($0 as NSString).lastPathComponent)" } ?? (phantom ?? .resolution).rawValue
         var mdf = MDFFile.simulated(scanner: scanner, frames: total, experiment: "\(kind) phantom",
-                                    description: "magpie simulate measurement, preset \(scanner.name), seed \(options.seed)",
+                                    description: "magpie simulate measurement, scanner \(scanner.name), seed \(options.seed)",
                                     tracerConcentration: concentration)
         let shape = simulated.frames.shape
         mdf.measurement = MDF.Measurement(data: .float32(simulated.frames.reshaped([shape[0], 1, shape[1], shape[2]])),
                                           isBackgroundFrame: simulated.isBackgroundFrame)
         let image = concentrationImage.reshaped(scanner.imageSize.reversed())
-        try options.write(mdf) { file in
+        try options.write(mdf, scanner: scanner) { file in
             try file.write(image, to: "/_magpie/phantom")
             try file.write(NDArray(scanner.fieldOfView), to: "/_magpie/phantomFieldOfView")
             try file.write(kind, to: "/_magpie/phantomKind")
@@ -197,7 +207,7 @@ struct SimulateSystemMatrix: ParsableCommand {
     }
 
     func run() throws {
-        let scanner = options.scanner
+        let scanner = try options.scanner()
         let driven = Set(scanner.activeDrive.map(\.axis))
         let size = (0..<3).map { driven.contains($0) ? grid : 1 }
         let sm: SimulatedSystemMatrix
@@ -212,14 +222,14 @@ struct SimulateSystemMatrix: ParsableCommand {
         }
         let frames = sm.isBackgroundFrame.count
         var mdf = MDFFile.simulated(scanner: scanner, frames: frames, experiment: "system matrix",
-                                    description: "magpie simulate sm, preset \(scanner.name), seed \(options.seed)",
+                                    description: "magpie simulate sm, scanner \(scanner.name), seed \(options.seed)",
                                     tracerConcentration: concentration)
         mdf.measurement = MDF.Measurement(data: .complex64(sm.data), isBackgroundFrame: sm.isBackgroundFrame,
                                           isFastFrameAxis: true, isFourierTransformed: true)
         mdf.calibration = MDF.Calibration(method: "simulation", size: sm.grid, fieldOfView: sm.fieldOfView,
                                           fieldOfViewCenter: [0, 0, 0], positions: sm.positions,
                                           deltaSampleSize: sm.deltaSampleSize, snr: sm.estimatedSNR)
-        try options.write(mdf) { _ in }
+        try options.write(mdf, scanner: scanner) { _ in }
         print("\(options.output): \(size.map(String.init).joined(separator: " x ")) grid + \(backgroundFrames) background frames, "
               + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod / 2 + 1) frequencies (\(scanner.name))")
     }

@@ -26,11 +26,18 @@ struct SimulateDataset: ParsableCommand {
 
             --phantom takes a comma-separated list: record i draws kind i mod n. A resolution
             phantom in a dataset has a gap drawn from 1.0-3.4 mm, or --gap. --snr takes a value or a range
-            LO...HI, drawn uniformly per record.
+            LO...HI, drawn uniformly per record. --phantom-file draws phantoms from image files instead.
+
+            --scanner-from SCAN.mdf takes the scanner from a lab's own file (drive field, receiver,
+            gradient; particle and grid as recorded, else openmpi's, or --particle-diameter,
+            --temperature, --image-size) instead of a preset; deblur labels then come from the same
+            scanner with the gradient and drive amplitudes times --label-gradient-factor. The scanner
+            (and the label scanner) are recorded in the file as JSON (/scanner, /label_scanner).
 
             Example:
               magpie simulate dataset denoise --count 8000 --snr 15 --sir 5 -o denoise.h5
               magpie simulate dataset deblur --count 1000 --phantom resolution,vessels,tumor,shapes --snr 20...30 -o phantoms.h5
+              magpie simulate dataset deblur --scanner-from scan.mdf --count 8000 --snr 20...30 -o lab-train.h5
             """
     )
 
@@ -52,11 +59,17 @@ struct SimulateDataset: ParsableCommand {
     @Option(help: "Image grid for score.") var grid = 19
     @Flag(help: "deblur: draw /sharp from other phantoms than /native (for unpaired training).") var unpaired = false
     @OptionGroup var phantomFile: PhantomFileOptions
+    @OptionGroup var source: ScannerSourceOptions
+    @Option(help: "deblur with --scanner-from: the label scanner is that scanner with its gradient and drive amplitudes times this (the same field of view, a PSF about this much narrower; 2 is the MSA paper's 3 -> 6 T/m).")
+    var labelGradientFactor = 2.0
     @Option(name: .shortAndLong, help: "Output HDF5 file.") var output: String
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard labelGradientFactor >= 1, labelGradientFactor <= 16 else { throw ValidationError("--label-gradient-factor must be between 1 and 16") }
+        guard source.scannerFrom == nil || preset == nil else { throw ValidationError("--preset and --scanner-from are two scanners: give one") }
+        guard phantom == nil || phantomFile.phantomFile.isEmpty else { throw ValidationError("--phantom and --phantom-file are two sources of phantoms: give one") }
         guard labelIterations >= 0 else { throw ValidationError("--label-iterations must be at least 0") }
         guard [2, 4, 8].contains(factor) else { throw ValidationError("--factor must be 2, 4 or 8") }
         guard grid >= 4 && grid <= 256 else { throw ValidationError("--grid must be between 4 and 256") }
@@ -84,6 +97,18 @@ struct SimulateDataset: ParsableCommand {
 
     private func record(_ i: Int) -> UInt64 { seed &+ UInt64(i) }
 
+    /// The scanner a set was simulated with, as JSON (`MPIScanner`), for the manifest and later checks.
+    private func record(_ scanner: MPIScanner, to path: String, in file: HDF5File) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try file.write(String(decoding: try encoder.encode(scanner), as: UTF8.self), to: path)
+    }
+
+    /// --scanner-from's scanner, else --preset's, else the kind's default preset.
+    private func scanner(default kind: ScannerPreset) throws -> MPIScanner {
+        try source.scanner() ?? (preset ?? kind).scanner
+    }
+
     private func noise(_ i: Int) -> NoiseModel {
         NoiseModel(snr: snr?.draw(seed: record(i)), sir: sir, backgroundLevel: 0)
     }
@@ -100,7 +125,8 @@ struct SimulateDataset: ParsableCommand {
     }
 
     private func denoise(_ file: HDF5File) throws {
-        let scanner = (preset ?? .denoisePaper).scanner
+        let scanner = try self.scanner(default: .denoisePaper)
+        try record(scanner, to: "/scanner", in: file)
         let shape = [scanner.receive.count, scanner.samplesPerPeriod]
         let input = try file.createAppendable("/input", of: Float.self, frameShape: shape)
         let target = try file.createAppendable("/target", of: Float.self, frameShape: shape)
@@ -119,8 +145,11 @@ struct SimulateDataset: ParsableCommand {
     }
 
     private func deblur(_ file: HDF5File) throws {
-        let scanner = (preset ?? .deblurPaper3T).scanner, label = labelPreset.scanner
-        guard scanner.imageSize == label.imageSize, scanner.fieldOfView == label.fieldOfView else {
+        let scanner = try self.scanner(default: .deblurPaper3T)
+        let label = source.scannerFrom == nil ? labelPreset.scanner : ScannerSourceOptions.sharper(scanner, by: labelGradientFactor)
+        try record(scanner, to: "/scanner", in: file)
+        try record(label, to: "/label_scanner", in: file)
+        guard scanner.imageSize == label.imageSize, scanner.fieldOfView.indices.allSatisfy({ abs(scanner.fieldOfView[$0] - label.fieldOfView[$0]) <= 1e-9 * scanner.fieldOfView[$0] }) else {
             throw ValidationError("--preset and --label-preset must share grid and field of view")
         }
         let shape = [scanner.imageSize[1], scanner.imageSize[0]]
@@ -184,7 +213,7 @@ struct SimulateDataset: ParsableCommand {
     }
 
     private func upscaleSM(_ file: HDF5File) throws {
-        var base = (preset ?? .smsrPaper).scanner
+        var base = try self.scanner(default: .smsrPaper)
         let size = base.imageSize[0]
         guard size % factor == 0 else { throw ValidationError("grid \(size) is not divisible by --factor \(factor)") }
         let high = try file.createAppendable("/high", of: Float.self, frameShape: [2, size, size], framesPerChunk: 64)
@@ -236,8 +265,9 @@ struct SimulateDataset: ParsableCommand {
     }
 
     private func score(_ file: HDF5File) throws {
-        var scanner = (preset ?? .openmpi2d).scanner
+        var scanner = try self.scanner(default: .openmpi2d)
         scanner.imageSize = [grid, grid, 1]
+        try record(scanner, to: "/scanner", in: file)
         let phantoms = try file.createAppendable("/phantom", of: Float.self, frameShape: [grid, grid])
         let signals = try file.createAppendable("/signal", of: Float.self, frameShape: [scanner.receive.count, scanner.samplesPerPeriod])
         let generator = PhantomGenerator(scanner: scanner), files = try phantomFile.images(for: scanner)
