@@ -28,6 +28,19 @@ class LiveEqualsOffline(unittest.TestCase):
             path = os.path.join(cls.dir, f"{preset}.mdf")
             run("simulate", "measurement", "--preset", preset, "--frames", str(frames), "--background-frames", "4", "--snr", "30", "-o", path)
             cls.files[preset] = path
+        # The 2D scan with two periods a frame whose mean is the original (1.5 x and 0.5 x it).
+        periods = os.path.join(cls.dir, "openmpi-2d-periods.mdf")
+        shutil.copy(cls.files["openmpi-2d"], periods)
+        with h5py.File(periods, "r+") as f:
+            data = f["/measurement/data"][()]
+            del f["/measurement/data"]
+            f["/measurement/data"] = np.concatenate([1.5 * data, 0.5 * data], axis=1).astype(np.float32)
+            f["/acquisition/numPeriodsPerFrame"][()] = 2
+            for name in ("drivefield/strength", "drivefield/phase", "gradient"):
+                value = f[f"/acquisition/{name}"][()]
+                del f[f"/acquisition/{name}"]
+                f[f"/acquisition/{name}"] = np.concatenate([value, value], axis=0)
+        cls.files["openmpi-2d-periods"] = periods
         cls.sm1 = os.path.join(cls.dir, "sm1.mdf")
         run("simulate", "sm", "--preset", "openmpi-1d", "--grid", "32", "--snr", "60", "-o", cls.sm1)
         cls.sm19 = os.path.join(cls.dir, "sm19.mdf")
@@ -84,6 +97,13 @@ class LiveEqualsOffline(unittest.TestCase):
             self.assertEqual(f["/acquisition/drivefield/strength"][()][0, 2, 0], 0)
             self.assertAlmostEqual(f["/acquisition/drivefield/cycle"][()], 652.8e-6, places=12)
             self.assertEqual(f["/reconstruction/data"].shape[1], 64 * 64)
+
+    def test_xspace_of_frames_of_two_periods(self):
+        # The daemon averages a streamed frame's periods, as reconstruct does a file's: the first
+        # period alone would image 1.5 x the offline images.
+        self.check("xspace-periods", "openmpi-2d-periods", ["background", "xspace"])
+        with h5py.File(self.live, "r") as f:
+            self.assertEqual(f["/acquisition/numPeriodsPerFrame"][()], 2)
 
     def test_kaczmarz_in_mol_per_litre(self):
         _, unit = self.check("kaczmarz", "openmpi-1d", ["background", "kaczmarz"], f'[stage.kaczmarz]\nsystem_matrix = "{self.sm1}"\n')
