@@ -68,8 +68,11 @@ if [[ "${MAGPIE_BENCH_CHAINS:-}" == 3d-sm ]]; then
   [[ -n "${SM3D:-}" ]] || { echo "MAGPIE_BENCH_CHAINS=3d-sm needs SM3D=a 3D calibration (magpie simulate sm --preset openmpi-3d --grid 19)" >&2; exit 1; }
   for keep in 0.01 0.1; do
     "$magpie" compress-sm "$SM3D" -o "$work/sm3d-$keep.mdf" --keep "$keep" >&2
-    printf '%-48s average %-3s %-10s %s\n' "3D kaczmarz, compressed SM, keep $keep" 1 "this tree:" \
-      "$(run "$magpie" '["background", "kaczmarz"]' 1 "$work/m3d.mdf" 1 $'[stage.kaczmarz]\nsystem_matrix = "'"$work/sm3d-$keep.mdf"'"')"
+    for binary in "${binaries[@]}"; do
+      label=$([[ "$binary" == "$magpie" ]] && echo "this tree" || echo "$revision")
+      printf '%-48s average %-3s %-10s %s\n' "3D kaczmarz, compressed SM, keep $keep" 1 "$label:" \
+        "$(run "$binary" '["background", "kaczmarz"]' 1 "$work/m3d.mdf" 1 $'[stage.kaczmarz]\nsystem_matrix = "'"$work/sm3d-$keep.mdf"'"')"
+    done
   done
   exit 0
 fi

@@ -87,14 +87,16 @@ public struct MeasuredFrames: Sendable {
 
 extension FrequencyRow {
     /// The measurement vectors u of prepared frames (Q x C x V): each channel's real FFT over
-    /// time, at `rows`. Q x M.
-    public static func measurementVectors(_ prepared: NDArray<Float>, rows: [FrequencyRow]) throws -> NDArray<Complex<Float>> {
+    /// time, at `rows`. Q x M. `fft`, when its length is V, saves planning a transform (a caller
+    /// that runs frame after frame keeps one).
+    public static func measurementVectors(_ prepared: NDArray<Float>, rows: [FrequencyRow], fft given: RealFFT? = nil) throws -> NDArray<Complex<Float>> {
         guard prepared.rank == 3 else { throw ReconstructionError.measurement("prepared frames must be Q x C x V, got \(prepared.shape)") }
         let (frames, channels, samples) = (prepared.shape[0], prepared.shape[1], prepared.shape[2])
+        guard samples > 0 else { throw ReconstructionError.measurement("frames of 0 samples have no spectrum") }
         if let row = rows.first(where: { $0.channel >= channels || $0.bin > samples / 2 }) {
             throw ReconstructionError.mismatch("the system matrix uses channel \(row.channel + 1) at bin \(row.bin); the measurement has \(channels) channels of \(samples) samples")
         }
-        let fft = RealFFT(length: samples)
+        let fft = given?.length == samples ? given! : RealFFT(length: samples)
         var u = NDArray<Complex<Float>>(repeating: .zero, shape: [frames, rows.count])
         for q in 0..<frames {
             let spectra = (0..<channels).map { c in
