@@ -131,7 +131,7 @@ class Stream(unittest.TestCase):
             sm = os.path.join(directory, "sm.mdf")
             self.assertEqual(subprocess.run([MAGPIE, "simulate", "sm", "--preset", "openmpi-1d", "--grid", "4", "-o", sm],
                                             capture_output=True, timeout=120).returncode, 0)
-            for path, words in ((sm, "needs a time-domain measurement"), (os.path.join(directory, "missing.mdf"), "missing.mdf")):
+            for path, words in ((sm, "/measurement/isFourierTransformed = 1: replay sends time-domain frames"), (os.path.join(directory, "missing.mdf"), "missing.mdf")):
                 result = subprocess.run([MAGPIE, "replay", path, "--warmup", "0", "--endpoint", f"tcp://127.0.0.1:{free_port()}"],
                                         capture_output=True, text=True, timeout=30)
                 self.assertNotEqual(result.returncode, 0)
