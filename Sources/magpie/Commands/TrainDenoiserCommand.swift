@@ -23,7 +23,7 @@ struct TrainDenoiserCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("from"), parsing: .upToNextOption, help: "Measurement MDF files (time domain, J = 1).")
+    @Option(name: .customLong("from"), parsing: .upToNextOption, help: "Measurement MDF files, read as magpie reconstruct reads them (several periods a frame are averaged).")
     var files: [String]
     @Option(help: "The model to start from, by its name in --manifest.") var base = "signal-denoiser-openmpi2d"
     @Option(help: "Model manifest holding --base.") var manifest = "models/manifest.json"
