@@ -30,8 +30,8 @@ extension PNG {
             let length = word(offset)
             guard length <= bytes.count - offset - 12 else { throw fail("a chunk at byte \(offset) claims \(length) bytes, past the end of the file") }
             let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
-            let crc = bytes.withUnsafeBufferPointer { CZlib.crc32(0, $0.baseAddress! + offset + 4, uInt(4 + length)) }
-            guard crc == uLong(word(offset + 8 + length)) else { throw fail("chunk \(type) at byte \(offset) fails its CRC (a damaged file)") }
+            let crc = bytes.withUnsafeBytes { PNG.crc32(UnsafeRawBufferPointer(rebasing: $0[(offset + 4)..<(offset + 8 + length)])) }
+            guard crc == UInt32(word(offset + 8 + length)) else { throw fail("chunk \(type) at byte \(offset) fails its CRC (a damaged file)") }
             let body = Array(bytes[(offset + 8)..<(offset + 8 + length)])
             switch type {
             case "IHDR":

@@ -1,7 +1,8 @@
+import CZlib
 import Foundation
 
-/// Writes 8-bit PNG images (grayscale or RGB) without a compression library: the image data goes
-/// into stored (uncompressed) deflate blocks, which every PNG reader accepts.
+/// Writes 8-bit PNG images (grayscale or RGB) with the image data in stored (uncompressed) deflate
+/// blocks, which every PNG reader accepts; zlib gives the checksums.
 public enum PNG {
     /// `pixels` row-major (width fastest), mapped linearly from [low, high] to 0...255 (by default
     /// the image's own minimum and maximum).
@@ -55,25 +56,13 @@ public enum PNG {
             out.append(contentsOf: bytes[offset..<(offset + length)])
             offset += length
         } while offset < bytes.count
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in bytes {
-            a = (a + UInt32(byte)) % 65521
-            b = (b + a) % 65521
-        }
-        out.append(bigEndian: (b << 16) | a)
+        out.append(bigEndian: bytes.withUnsafeBytes { UInt32(adler32(1, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) })
         return out
     }
 
-    static let crcTable: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32(_ data: Data) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for byte in data { c = crcTable[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+    /// The CRC-32 of a PNG chunk's type and body (zlib's), for writing and for checking chunks.
+    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(CZlib.crc32(0, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
     }
 }
 
@@ -93,6 +82,6 @@ private extension Data {
         append(bigEndian: UInt32(body.count))
         let typed = Data(type.utf8) + body
         append(typed)
-        append(bigEndian: PNG.crc32(typed))
+        append(bigEndian: typed.withUnsafeBytes(PNG.crc32))
     }
 }

@@ -35,7 +35,7 @@ extension CompressedSystemMatrix {
                                            isBackgroundCorrected: true, isFastFrameAxis: true, isFourierTransformed: true,
                                            isSparsityTransformed: true,
                                            // `recorded` has the chain's transfer function divided out already, when the file carried one.
-                                           isTransferFunctionCorrected: ReconstructionInputs.carriesTransferFunction(mdf) || (mdf.measurement?.isTransferFunctionCorrected ?? false),
+                                           isTransferFunctionCorrected: mdf.isFreeOfTransferFunction,
                                            frequencySelection: stored.map { Int64(recorded.bins[$0] + 1) },
                                            sparsityTransformation: transformName, subsamplingIndices: indices)
         file.acquisition.numFrames = b
@@ -53,7 +53,7 @@ extension CompressedSystemMatrix {
         guard let measurement = mdf.measurement, measurement.isSparsityTransformed, let indices = measurement.subsamplingIndices else {
             throw failure("not a compressed system matrix (isSparsityTransformed with subsamplingIndices)")
         }
-        guard !ReconstructionInputs.carriesTransferFunction(mdf) else {
+        guard !mdf.carriesTransferFunction else {
             throw failure("/acquisition/receiver/transferFunction is recorded but not divided out of the coefficients (isTransferFunctionCorrected = 0); compress the dense matrix with magpie compress-sm, which divides it out first")
         }
         guard measurement.sparsityTransformation == Self.transformName else {

@@ -69,7 +69,7 @@ public enum ReconstructionInputs {
     /// still contains (`isTransferFunctionCorrected` = 0), nil otherwise; refused when its shape
     /// does not fit the receiver or it is zero everywhere on a channel.
     public static func transferFunction(of mdf: MDFFile, path: String) throws -> NDArray<Complex<Double>>? {
-        guard carriesTransferFunction(mdf), let transfer = mdf.acquisition.receiver.transferFunction else { return nil }
+        guard mdf.carriesTransferFunction, let transfer = mdf.acquisition.receiver.transferFunction else { return nil }
         let receiver = mdf.acquisition.receiver
         guard transfer.shape == [receiver.numChannels, receiver.numSamplingPoints / 2 + 1] else {
             throw Failure(description: "\(path): /acquisition/receiver/transferFunction has shape \(transfer.shape), the receiver's \(receiver.numChannels) channels x \(receiver.numSamplingPoints / 2 + 1) frequencies need [\(receiver.numChannels), \(receiver.numSamplingPoints / 2 + 1)]")
@@ -79,18 +79,6 @@ public enum ReconstructionInputs {
             throw Failure(description: "\(path): /acquisition/receiver/transferFunction is zero or not finite at every frequency of channel \(c + 1)")
         }
         return transfer
-    }
-
-    /// Whether the file's data still contain a receive transfer function it records (Magpie divides it out on reading).
-    static func carriesTransferFunction(_ mdf: MDFFile) -> Bool {
-        mdf.acquisition.receiver.transferFunction != nil && mdf.measurement?.isTransferFunctionCorrected != true
-    }
-
-    /// Whether the data as Magpie reconstructs them are free of the receive chain's gain: corrected
-    /// in the file, or divided out on reading. A system matrix and a measurement must agree on it
-    /// (both free, or both with the same unknown chain).
-    static func isFreeOfTransferFunction(_ mdf: MDFFile) -> Bool {
-        mdf.acquisition.receiver.transferFunction != nil || mdf.measurement?.isTransferFunctionCorrected == true
     }
 
     /// Frequencies where the chain passes less than this fraction of its largest gain are set to
@@ -239,8 +227,9 @@ public enum ReconstructionInputs {
         if a.receiver.numChannels != b.receiver.numChannels {
             problems.append("receive channels \(a.receiver.numChannels) vs \(b.receiver.numChannels)")
         }
-        if isFreeOfTransferFunction(sm) != isFreeOfTransferFunction(m) {
-            let (free, other) = isFreeOfTransferFunction(sm) ? ("the system matrix", "the measurement") : ("the measurement", "the system matrix")
+        // Both free of their chain, or both with the same unknown chain.
+        if sm.isFreeOfTransferFunction != m.isFreeOfTransferFunction {
+            let (free, other) = sm.isFreeOfTransferFunction ? ("the system matrix", "the measurement") : ("the measurement", "the system matrix")
             problems.append("/acquisition/receiver/transferFunction: \(free) has its receive chain divided out (recorded, or isTransferFunctionCorrected) and \(other) neither records nor corrects one, so one side would keep the chain's gain")
         }
         let da = a.driveField, db = b.driveField

@@ -159,6 +159,30 @@ class Variants(unittest.TestCase):
         self.refused(self.m, "the system matrix has its receive chain divided out", sm=sm)
         self.replay_refused(path, "/acquisition/receiver/transferFunction: the stream carries no transfer function")
 
+    def test_malformed_variants_are_refused_with_the_field(self):
+        volts = self.volts()
+        channels, samples = volts.shape[2], volts.shape[3]
+        cases = {
+            "tf-shape.mdf": ("/acquisition/receiver/transferFunction", np.ones((channels, 7), dtype=np.complex128),
+                             "/acquisition/receiver/transferFunction has shape [2, 7]"),
+            "tf-zero.mdf": ("/acquisition/receiver/transferFunction", np.zeros((channels, samples // 2 + 1), dtype=np.complex128),
+                            "is zero or not finite at every frequency of channel 1"),
+            "tf-nan.mdf": ("/acquisition/receiver/transferFunction", np.full((channels, samples // 2 + 1), np.nan, dtype=np.complex128),
+                           "is zero or not finite at every frequency of channel 1"),
+        }
+        for name, (field, value, says) in cases.items():
+            path = self.variant(name)
+            rewrite(path, field, value)
+            with self.subTest(name):
+                self.refused(path, says, method="xspace")
+        ragged = self.variant("fourier-ragged.mdf")
+        rewrite(ragged, "/measurement/data", np.fft.rfft(volts, axis=-1)[..., :100].astype(np.complex64))
+        rewrite(ragged, "/measurement/isFourierTransformed", np.int8(1))
+        self.refused(ragged, "/measurement/data: a Fourier-transformed measurement of 100 frequencies", method="xspace")
+        short = self.variant("short-periods.mdf")
+        rewrite(short, "/measurement/data", volts[..., :1000].astype(np.float32))
+        self.refused(short, "/measurement/data: 1000 samples per period", method="xspace")
+
     def test_integer_raw_data_with_conversion_offsets(self):
         volts = self.volts()
         channels = volts.shape[2]

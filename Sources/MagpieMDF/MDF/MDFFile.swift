@@ -34,6 +34,18 @@ public struct MDFFile: Sendable, Equatable {
         self.reconstruction = reconstruction
     }
 
+    /// Whether the data still contain the receive transfer function the file records
+    /// (`transferFunction` without `isTransferFunctionCorrected`): readers divide it out.
+    public var carriesTransferFunction: Bool {
+        acquisition.receiver.transferFunction != nil && measurement?.isTransferFunctionCorrected != true
+    }
+
+    /// Whether the data, once a recorded transfer function is divided out, are free of the
+    /// receive chain's gain (recorded, or corrected in the file).
+    public var isFreeOfTransferFunction: Bool {
+        acquisition.receiver.transferFunction != nil || measurement?.isTransferFunctionCorrected == true
+    }
+
     public enum Kind: String, Sendable, Codable {
         case measurement
         case systemMatrix = "system matrix"

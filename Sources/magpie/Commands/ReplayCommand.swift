@@ -42,7 +42,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("\(file): /measurement/\(field): replay sends time-domain frames (N x J x C x V), as a scanner does; magpie reconstruct reads this file offline")
         }
         // The stream has no field for it, so the daemon could not divide it out as magpie reconstruct does.
-        guard mdf.acquisition.receiver.transferFunction == nil || measurement.isTransferFunctionCorrected else {
+        guard !mdf.carriesTransferFunction else {
             throw ValidationError("\(file): /acquisition/receiver/transferFunction: the stream carries no transfer function, so the daemon would image the chain's gain that magpie reconstruct divides out; reconstruct this file offline")
         }
         let shape = measurement.data.shape

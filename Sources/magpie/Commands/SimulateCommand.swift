@@ -25,6 +25,13 @@ struct SimulateCommand: ParsableCommand {
 extension ScannerPreset: ExpressibleByArgument {}
 extension PhantomKind: ExpressibleByArgument {}
 
+/// `value` as JSON with sorted keys, as simulated files record their scanner and noise.
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
 /// Options every simulation shares.
 struct SimulationOptions: ParsableArguments {
     @Option(help: "Scanner preset: \(ScannerPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -71,12 +78,6 @@ struct SimulationOptions: ParsableArguments {
     }
 
     var noise: NoiseModel { NoiseModel(snr: snr, sir: sir, backgroundLevel: background) }
-
-    func jsonText<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 
     /// Writes the file, turning failures into one line on stderr and exit status 1.
     func write(_ mdf: MDFFile, scanner: MPIScanner, userFields: @escaping (HDF5File) throws -> Void) throws {

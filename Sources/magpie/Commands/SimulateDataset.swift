@@ -99,9 +99,7 @@ struct SimulateDataset: ParsableCommand {
 
     /// The scanner a set was simulated with, as JSON (`MPIScanner`), for the manifest and later checks.
     private func record(_ scanner: MPIScanner, to path: String, in file: HDF5File) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try file.write(String(decoding: try encoder.encode(scanner), as: UTF8.self), to: path)
+        try file.write(try jsonText(scanner), to: path)
     }
 
     /// --scanner-from's scanner, else --preset's, else the kind's default preset.
