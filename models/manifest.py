@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 
+import h5py
 import torch
 
 MODELS = os.path.dirname(os.path.abspath(__file__))
@@ -30,8 +31,58 @@ def save_module(module, manifest_path, folder, name):
     return torch.jit.load(path), relative
 
 
-def add_entry(manifest_path, entry, check_input, check_output, tolerance=1e-5):
-    """`entry` holds everything but sha256 and check; its "file" is relative to the manifest."""
+# Which physics a kind's input depends on (ScannerFingerprint.Aspect); kinds no stage runs on a
+# scan (SM upscalers, trained on many scanners) have none.
+ASPECTS = {"signal-denoiser": "signals", "image-deblurrer": "images", "score-prior": "images"}
+
+
+def recorded_scanner(dataset, key="scanner"):
+    """The scanner a `magpie simulate dataset` file was made with (its /scanner JSON; deblur sets
+    also record /label_scanner)."""
+    with h5py.File(dataset, "r") as f:
+        if key not in f:
+            raise SystemExit(f"{dataset} records no /{key}: write it again with this magpie's simulate dataset")
+        return json.loads(f[key][()])
+
+
+def grid_text(scanner):
+    """"64 x 64 over 24 x 24 mm": the image grid and field of view along the driven axes."""
+    fov = fingerprint(scanner, "images")["field_of_view"]
+    size = scanner["imageSize"][:len(fov)]
+    return " x ".join(map(str, size)) + " over " + " x ".join(f"{v * 1e3:g}" for v in fov) + " mm"
+
+
+def fingerprint(scanner, aspect):
+    """The physics the model's input depends on, as Swift's ScannerFingerprint(scanner, aspect)
+    computes it from the same scanner (MPIScanner JSON, SI units); CommittedModelTests compares."""
+    drive = [d for d in scanner["drive"] if d["amplitude"] > 0]
+    gradient = scanner["gradient"]
+    particle = scanner["particle"]
+    out = {"aspect": aspect, "drive_axes": [d["axis"] for d in drive],
+           "gradient": [abs(gradient[d["axis"]]) if aspect == "images" else gradient[d["axis"]] for d in drive],
+           "particle_diameter": particle["coreDiameter"], "temperature": particle["temperature"],
+           "saturation_magnetization": particle["saturationMagnetization"]}
+    if aspect == "signals":
+        out.update(drive_amplitude=[d["amplitude"] for d in drive],
+                   drive_frequency=[scanner["baseFrequency"] / d["divider"] for d in drive],
+                   drive_phase=[d["phase"] for d in drive], sampling_rate=scanner["samplingRate"],
+                   samples_per_period=scanner["samplesPerPeriod"], receive_axes=[c["axis"] for c in scanner["receive"]])
+    else:
+        out.update(field_of_view=[2 * d["amplitude"] / abs(gradient[d["axis"]]) for d in drive], image_size=scanner["imageSize"])
+    return out
+
+
+def add_entry(manifest_path, entry, check_input, check_output, tolerance=1e-5, scanner=None):
+    """`entry` holds everything but sha256, check and fingerprint; its "file" is relative to the
+    manifest. `scanner` (a dataset's `recorded_scanner`) gives the fingerprint of kinds in ASPECTS
+    (an entry rewritten from the manifest keeps its own) and, where the entry names none, the
+    scanner's name."""
+    if entry["kind"] in ASPECTS and not (scanner is None and "fingerprint" in entry):
+        if scanner is None:
+            raise SystemExit(f"{entry['name']}: a {entry['kind']} needs the scanner it was trained for (a dataset's /scanner)")
+        entry = dict(entry, fingerprint=fingerprint(scanner, ASPECTS[entry["kind"]]))
+        if entry.get("scanner") is None:
+            entry["scanner"] = scanner["name"]
     folder = os.path.dirname(os.path.abspath(manifest_path))
     stem = os.path.splitext(entry["file"])[0]
     check = {"input": f"{stem}.check-input.f32", "output": f"{stem}.check-output.f32",

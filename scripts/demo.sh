@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: the daemon and the simulated scanner on loopback. One phantom scan is streamed,
-# archived, reconstructed (x-space) and written as MDF while the daemon's console serves it live
+# archived, processed by the mission's chain (blocks of 10 frames, the signal denoiser, x-space,
+# the MSA-transformer trained for this scanner, openmpi-2d) and written as MDF while the daemon's console serves it live
 # (the address is printed; MAGPIE_DEMO_HOLD=SECONDS keeps it up that long after the scan, to look
 # around); the file, the PNG preview and the counters are left in demo-output/.
 source "$(dirname "$0")/prologue.sh"
@@ -19,6 +20,13 @@ bind = true
 directory = "$out/scans"
 [console]
 listen = "127.0.0.1:$console"
+[pipeline]
+models = "$PWD/models/manifest.json"
+stages = ["background", "average", "denoise", "xspace", "deblur"]
+[stage.average]
+frames = 10
+[stage.deblur]
+method = "msa"
 TOML
 
 "$magpie" daemon --config "$out/magpie.toml" 2> "$out/daemon.log" &
@@ -56,7 +64,7 @@ echo "== the scan's file"
 echo
 echo "== the same plan offline: magpie reconstruct --plan-from the scan's own file"
 scan=$(ls "$out"/scans/*.mdf | head -1)
-"$magpie" reconstruct "$scan" --plan-from "$scan" -o "$out/offline.mdf" --png "$out/offline.png"
+"$magpie" reconstruct "$scan" --plan-from "$scan" --manifest models/manifest.json -o "$out/offline.mdf" --png "$out/offline.png"
 /usr/bin/python3 - "$scan" "$out/offline.mdf" <<'PY'
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as live, h5py.File(sys.argv[2], "r") as offline:

@@ -52,6 +52,15 @@ public final class LearnedModel {
 
     public var name: String { entry.name }
 
+    /// nil when the model was trained for `scanner`'s physics (its entry's `fingerprint`), else why not.
+    public func scannerMismatch(_ scanner: MPIScanner) -> String? {
+        guard let trained = entry.fingerprint else {
+            return "its manifest entry states no scanner fingerprint (trained for \(entry.scanner)), so it cannot be matched to a scan"
+        }
+        let differences = trained.differences(ScannerFingerprint(scanner, aspect: trained.aspect))
+        return differences.isEmpty ? nil : "trained for \(entry.scanner); this scan's \(differences.joined(separator: "; "))"
+    }
+
     /// The stored input and the exporter's output (nil when the entry has none).
     public func checkData() throws -> (input: NDArray<Float>, output: NDArray<Float>)? {
         try entry.check.map { try $0.read(in: folder) }

@@ -24,8 +24,11 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         public var version: Int
         public var input: TensorSpec
         public var output: TensorSpec
-        /// The scanner preset or lab scanner the model was trained for.
+        /// The scanner preset or lab scanner the model was trained for, by name.
         public var scanner: String
+        /// That scanner's physics as the model's input sees it; stages compare a scan's with it.
+        /// Absent for kinds no stage runs on a scan (SM upscalers train on many scanners).
+        public var fingerprint: ScannerFingerprint?
         public var training: JSONValue
         public var metrics: JSONValue
         public var check: Check?

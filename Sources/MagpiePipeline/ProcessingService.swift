@@ -105,6 +105,11 @@ final class ProcessingService: Service {
                 }
                 do {
                     try runner.begin(description)
+                    for (key, value) in runner.provenance where key.hasSuffix("ScannerMismatch") {
+                        if case let .text(reason) = value {
+                            logger.warning("allow_other_scanner: a model runs on a scanner it was not trained for (\(reason)); the file records it as \(key)")
+                        }
+                    }
                 } catch {
                     logger.warning("the plan cannot process it (\(error)); it is archived without processing")
                     scan?.enabled = false

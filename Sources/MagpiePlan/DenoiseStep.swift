@@ -3,23 +3,27 @@ import MagpieNeural
 
 /// The self-supervised signal denoiser (models/signal-denoiser) on each foreground frame's (or block's) periods:
 /// its receive channels go through the model as one batch. The model must be trained for the
-/// scan's samples per period.
+/// scan's scanner (its signals' physics, `ScannerFingerprint`) unless `allow_other_scanner`.
 public struct DenoiseStep: PlanStep {
     public static let names = ["denoise"]
-    public static let keys = ["model"]
+    public static let keys = ["model", ModelScannerCheck.key]
     public static let input = StepData.signals, output = StepData.signals
     public static let defaultModel = "signal-denoiser-openmpi2d"
 
     public var model: String?
+    public var allowOtherScanner: Bool?
 
-    public init(model: String? = nil) { self.model = model }
+    enum CodingKeys: String, CodingKey { case model, allowOtherScanner = "allow_other_scanner" }
 
-    public func resolved() -> DenoiseStep { DenoiseStep(model: model ?? Self.defaultModel) }
+    public init(model: String? = nil, allowOtherScanner: Bool? = nil) { (self.model, self.allowOtherScanner) = (model, allowOtherScanner) }
+
+    public func resolved() -> DenoiseStep { DenoiseStep(model: model ?? Self.defaultModel, allowOtherScanner: allowOtherScanner) }
 
     public func makeRunner(_ context: PlanContext) throws -> any StepRunner {
         let name = model ?? Self.defaultModel
         do {
-            return Runner(try SignalDenoiser(model: LearnedModel(named: name, manifestPath: context.manifest, kind: SignalDenoiser.kind)))
+            return Runner(try SignalDenoiser(model: LearnedModel(named: name, manifestPath: context.manifest, kind: SignalDenoiser.kind)),
+                          allowOtherScanner: allowOtherScanner ?? false)
         } catch {
             throw PlanError("[stage.denoise] model \"\(name)\": \(error)")
         }
@@ -27,10 +31,14 @@ public struct DenoiseStep: PlanStep {
 
     public final class Runner: StepRunner {
         public let denoiser: SignalDenoiser
+        let allowOtherScanner: Bool
+        private var mismatch: String?
 
-        init(_ denoiser: SignalDenoiser) { self.denoiser = denoiser }
+        init(_ denoiser: SignalDenoiser, allowOtherScanner: Bool) { (self.denoiser, self.allowOtherScanner) = (denoiser, allowOtherScanner) }
 
         public func begin(_ scan: ScanDescription) throws {
+            mismatch = try ModelScannerCheck.check(denoiser.model, scanner: { try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner },
+                                                   stage: "denoise", allowed: allowOtherScanner, scan: scan)
             let samples = scan.metadata.acquisition.receiver.numSamplingPoints
             guard samples == denoiser.samples else {
                 throw PlanError("denoiser \(denoiser.model.name) takes periods of \(denoiser.samples) samples (\(denoiser.model.entry.scanner)); \(scan.name) has \(samples)")
@@ -58,6 +66,10 @@ public struct DenoiseStep: PlanStep {
             for (k, i) in foreground.enumerated() { items[i].signals.storage = Array(out.storage[(k * size)..<((k + 1) * size)]) }
         }
 
-        public var provenance: [String: ProvenanceValue] { ["denoiser": .text("\(denoiser.model.name) sha256 \(denoiser.model.entry.sha256)")] }
+        public var provenance: [String: ProvenanceValue] {
+            var fields: [String: ProvenanceValue] = ["denoiser": .text("\(denoiser.model.name) sha256 \(denoiser.model.entry.sha256)")]
+            if let mismatch { fields["denoiseScannerMismatch"] = .text(mismatch) }
+            return fields
+        }
     }
 }

@@ -5,10 +5,12 @@ import MagpieReco
 /// Score-based reconstruction guided by the signals (score-based-sm-reconstruction.txt): the
 /// learned prior's sampler with a Tikhonov data-consistency step through the selected SM rows
 /// (calibration SNR >= 5 by default, as the paper keeps). Each image draws its noise from `seed`
-/// and its first frame's index, so live and offline runs give the same image.
+/// and its first frame's index, so live and offline runs give the same image. The prior must be
+/// trained for the scan's scanner on the SM's grid (`ScannerFingerprint`, images) unless
+/// `allow_other_scanner`.
 public struct ScoreStep: ReconstructionStep {
     public static let names = [ReconstructionMethod.score.rawValue]
-    public static let keys = SystemMatrixSettings.CodingKeys.allCases.map(\.rawValue) + ["lambda", "iterations", "model", "seed"]
+    public static let keys = SystemMatrixSettings.CodingKeys.allCases.map(\.rawValue) + ["lambda", "iterations", "model", "seed", ModelScannerCheck.key]
     public static let input = StepData.signals, output = StepData.images
     public static let defaultModel = "score-openmpi2d"
 
@@ -19,12 +21,14 @@ public struct ScoreStep: ReconstructionStep {
     public var iterations: Int?
     public var model: String?
     public var seed: UInt64?
+    public var allowOtherScanner: Bool?
 
-    public init(matrix: SystemMatrixSettings, lambda: Double? = nil, iterations: Int? = nil, model: String? = nil, seed: UInt64? = nil) {
-        (self.matrix, self.lambda, self.iterations, self.model, self.seed) = (matrix, lambda, iterations, model, seed)
+    public init(matrix: SystemMatrixSettings, lambda: Double? = nil, iterations: Int? = nil, model: String? = nil, seed: UInt64? = nil,
+                allowOtherScanner: Bool? = nil) {
+        (self.matrix, self.lambda, self.iterations, self.model, self.seed, self.allowOtherScanner) = (matrix, lambda, iterations, model, seed, allowOtherScanner)
     }
 
-    enum CodingKeys: String, CodingKey { case lambda, iterations, model, seed }
+    enum CodingKeys: String, CodingKey { case lambda, iterations, model, seed, allowOtherScanner = "allow_other_scanner" }
 
     public init(from decoder: Decoder) throws {
         matrix = try SystemMatrixSettings(from: decoder)
@@ -33,6 +37,7 @@ public struct ScoreStep: ReconstructionStep {
         iterations = try container.decodeIfPresent(Int.self, forKey: .iterations)
         model = try container.decodeIfPresent(String.self, forKey: .model)
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed)
+        allowOtherScanner = try container.decodeIfPresent(Bool.self, forKey: .allowOtherScanner)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -42,6 +47,7 @@ public struct ScoreStep: ReconstructionStep {
         try container.encodeIfPresent(iterations, forKey: .iterations)
         try container.encodeIfPresent(model, forKey: .model)
         try container.encodeIfPresent(seed, forKey: .seed)
+        try container.encodeIfPresent(allowOtherScanner, forKey: .allowOtherScanner)
     }
 
     var parameters: ScoreSampler.Parameters {
@@ -56,7 +62,8 @@ public struct ScoreStep: ReconstructionStep {
         settings.snrThreshold = settings.snrThreshold ?? 5
         settings.minFrequency = settings.minFrequency ?? 80e3
         let parameters = self.parameters
-        return ScoreStep(matrix: settings, lambda: parameters.lambda, iterations: parameters.steps, model: model ?? Self.defaultModel, seed: parameters.seed)
+        return ScoreStep(matrix: settings, lambda: parameters.lambda, iterations: parameters.steps, model: model ?? Self.defaultModel, seed: parameters.seed,
+                         allowOtherScanner: allowOtherScanner)
     }
 
     public func check(in plan: ReconstructionPlan, at index: Int) throws {
@@ -84,7 +91,7 @@ public struct ScoreStep: ReconstructionStep {
                 throw PlanError("[stage.score] model \"\(name)\" with \(loaded.path): \(error)")
             }
         }
-        return Runner(matrices, seed: parameters.seed, residuals: context.residuals)
+        return Runner(matrices, seed: parameters.seed, residuals: context.residuals, allowOtherScanner: allowOtherScanner ?? false)
     }
 
     final class Runner: ImageMaking {
@@ -94,16 +101,26 @@ public struct ScoreStep: ReconstructionStep {
         var reconstruction: ScoreReconstruction { matrices.built }
         let seed: UInt64
         let recordsResiduals: Bool
+        let allowOtherScanner: Bool
         private var residuals: [[Double]] = []
+        private var mismatch: String?
 
-        init(_ matrices: SystemMatrixSettings.Choice<ScoreReconstruction>, seed: UInt64, residuals: Bool) {
-            (self.matrices, self.seed, recordsResiduals) = (matrices, seed, residuals)
+        init(_ matrices: SystemMatrixSettings.Choice<ScoreReconstruction>, seed: UInt64, residuals: Bool, allowOtherScanner: Bool) {
+            (self.matrices, self.seed, recordsResiduals, self.allowOtherScanner) = (matrices, seed, residuals, allowOtherScanner)
         }
 
         var geometry: ImageGeometry? { loaded.geometry }
         var unit: String { loaded.unit }
 
-        func begin(_ scan: ScanDescription) throws { try matrices.begin(scan) }
+        func begin(_ scan: ScanDescription) throws {
+            try matrices.begin(scan)
+            // The prior's images are the SM's grid over the scanner's field of view.
+            mismatch = try ModelScannerCheck.check(reconstruction.sampler.model, scanner: {
+                var scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner
+                scanner.imageSize = loaded.geometry.size
+                return scanner
+            }, stage: "score", allowed: allowOtherScanner, scan: scan)
+        }
 
         func process(_ item: inout PlanItem) throws -> Bool {
             guard !item.isBackground else { return false }
@@ -122,6 +139,7 @@ public struct ScoreStep: ReconstructionStep {
             fields["lambda"] = .number(reconstruction.parameters.lambda)
             fields["seed"] = .integer(Int64(bitPattern: seed))
             if !residuals.isEmpty { fields["residuals"] = .numbers(residuals) }
+            if let mismatch { fields["scoreScannerMismatch"] = .text(mismatch) }
             return fields
         }
     }

@@ -38,4 +38,22 @@ let committedManifest = URL(fileURLWithPath: #filePath).deletingLastPathComponen
         let worst = zip(batched.storage, single.storage).map { abs($0 - $1) }.max() ?? 0
         #expect(worst <= 1e-5 * (single.storage.map(abs).max() ?? 1))
     }
+
+    /// Every model a stage runs on a scan states its scanner's physics, and the exporter's
+    /// fingerprint (models/manifest.py) is the one Swift computes from the preset it names (on the
+    /// grid it states: a score prior's is its SM's, not the preset's image grid).
+    @Test func everyStageModelStatesTheFingerprintOfItsPreset() throws {
+        let stageKinds = [SignalDenoiser.kind, ImageDeblurrer.kind, ScoreSampler.kind]
+        for entry in try ModelManifest.load(committedManifest).models where stageKinds.contains(entry.kind) {
+            let stated = try #require(entry.fingerprint, "\(entry.name) states no fingerprint")
+            #expect(stated.aspect == (entry.kind == SignalDenoiser.kind ? .signals : .images), "\(entry.name)")
+            guard let preset = ScannerPreset(rawValue: entry.scanner) else { continue }
+            var scanner = preset.scanner
+            if let grid = stated.imageSize { scanner.imageSize = grid }
+            #expect(stated.differences(ScannerFingerprint(scanner, aspect: stated.aspect)).isEmpty, "\(entry.name) against \(preset.rawValue)")
+            if entry.kind == ImageDeblurrer.kind, let grid = stated.imageSize {
+                #expect(Array(entry.input.shape.suffix(2)) == [grid[1], grid[0]], "\(entry.name): input \(entry.input.shape), grid \(grid)")
+            }
+        }
+    }
 }

@@ -153,7 +153,7 @@ import Testing
             #expect(text.contains("[stage.\(name)]"), "[stage.\(name)] is not in systemd/magpie.toml")
         }
         for key in ["mode", "frames", "model", "system_matrix", "lambda", "iterations", "snr_threshold", "min_frequency", "max_frequency",
-                    "channels", "seed", "method"] {
+                    "channels", "seed", "method", "allow_other_scanner"] {
             #expect(text.contains("\(key) = "), "\(key) is not documented in systemd/magpie.toml")
         }
     }

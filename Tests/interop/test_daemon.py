@@ -375,7 +375,7 @@ class DaemonEndToEnd(DaemonTestCase):
             images = f["/reconstruction/data"][()]
             self.assertGreater(images.shape[0], 0)
             self.assertTrue(np.isfinite(images).all() and images.max() > 0)
-            self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith("msa-deblur sha256 "))
+            self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith("msa-deblur-openmpi2d sha256 "))
         self.refused(f'[input]\nendpoint = "tcp://127.0.0.1:1"\n[output]\ndirectory = "{self.dir}/out"\n'
                      f'[pipeline]\nmodels = "{MANIFEST}"\ndeblur = "msa"\ndeblur_model = "nonexistent"\n',
                      '[stage.deblur]', "nonexistent")

@@ -234,7 +234,7 @@ class Reconstruct(unittest.TestCase):
         self.assertTrue(recorded.startswith("Wiener"))
         for method in ("msa", "dcgan"):
             with h5py.File(outputs[method], "r") as f:
-                self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith(f"{method}-deblur sha256 "))
+                self.assertTrue(f["/_magpie/reconstruction/deblur"][()].decode().startswith(f"{method}-deblur-openmpi2d sha256 "))
 
     def test_deblur_refuses_what_it_cannot_use(self):
         out = self.path("deblur-bad.mdf")

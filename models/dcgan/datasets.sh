@@ -7,12 +7,18 @@
 # test from 2 000 000 (200, noise-free and with white noise at 30 dB added to the native image, as
 # the paper's noisy test). The two-tube resolution phantoms (tube 1.2 mm, gaps 1.0 to 3.4 mm, never
 # used for training or selection): one noise-free image per gap, and 20 noise draws at 30 dB per gap.
-# (Training adds image noise itself, train.py --image-snr.)
-#   models/dcgan/datasets.sh [DIR]
+# (Training adds image noise itself, train.py --image-snr.) Other arguments replace the scanner
+# pair (`--preset dcgan-paper-3T --label-preset dcgan-paper-6T`) for another scanner, whose
+# deconvolved domain is then its sharper twin (gradient and drive amplitudes x 2):
+#   models/dcgan/datasets.sh /tmp/magpie-dcgan-openmpi2d --preset openmpi-2d
+#   models/dcgan/datasets.sh [DIR [SCANNER ARGUMENTS...]]
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/prologue.sh"
 build_release
 dir=${1:-/tmp/magpie-dcgan}
+shift $(( $# > 0 ? 1 : 0 ))
+scanner=("$@")
+(( ${#scanner[@]} )) || scanner=(--preset dcgan-paper-3T --label-preset dcgan-paper-6T)
 mkdir -p "$dir"
 
 make() {  # NAME COUNT SEED [ARGS...]
@@ -20,7 +26,7 @@ make() {  # NAME COUNT SEED [ARGS...]
   shift 3
   [[ -f $out ]] && return
   echo "== $out" >&2
-  "$magpie" simulate dataset deblur --preset dcgan-paper-3T --label-preset dcgan-paper-6T --label-iterations 100 \
+  "$magpie" simulate dataset deblur "${scanner[@]}" --label-iterations 100 \
     --count "$count" --seed "$seed" "$@" -o "$out.part" --overwrite 2>/dev/null
   mv "$out.part" "$out"
 }

@@ -1,5 +1,5 @@
 """Exports the DC-GAN's generator G (native -> deblurred) from a training checkpoint as TorchScript
-into models/dcgan/, with check data (the first image of the first test set and G's output on it:
+into models/dcgan/, with check data (the first two images of the first test set and G's output on them:
 the Swift/Python parity test) and its manifest entry, including PSNR and SSIM against the phantom
 on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs scaled to a maximum of 1 like
 every method compared with the phantom), as
@@ -18,14 +18,14 @@ from train import compare, load
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, grid_text, recorded_scanner, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_export_arguments(p, "dcgan")
-    p.add_argument("--scanner", default="dcgan-paper-3T")
+    p.add_argument("--scanner", help="the scanner's name in the manifest (default: the name the test set records)")
     p.add_argument("--weights", choices=["last", "best"], default="last",
                    help="G's last weights or those with the best validation SSIM")
     p.add_argument("--tile", type=int, help="run G on tiles of this many pixels (default: the training crop; 0: whole images)")
@@ -37,6 +37,8 @@ def main():
     recipe = ckpt["recipe"]
     if a.weights == "best" and "best_state_dict" not in ckpt:
         p.error(f"{a.checkpoint} holds no best-validation weights (written before train.py kept them): use --weights last")
+    scanner, label = recorded_scanner(a.test[0]), recorded_scanner(a.test[0], "label_scanner")
+    name = a.scanner or scanner["name"]
     tile = recipe["crop"] if a.tile is None else a.tile
     if tile < 0:
         p.error(f"--tile {tile}: a tile has 0 (whole images) or more pixels")
@@ -44,7 +46,7 @@ def main():
     generator.load_state_dict(ckpt["best_state_dict" if a.weights == "best" else "state_dict"])
     model = (Tiled(generator, tile) if tile else generator).eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "dcgan", a.name)
-    native = load(a.test[:1], "native", 1)
+    native = load(a.test[:1], "native", 2)   # two images: loading in Swift checks the batch path too
     with torch.no_grad():
         check_output = loaded(native)
         worst = (check_output - model(native)).abs().max().item()
@@ -60,11 +62,11 @@ def main():
                                 "with LSGAN + dual PatchNCE + identity losses against a second generator F and two PatchGAN discriminators")
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [-1, 1, h, w], "unit": "1",
-                       "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 20 x 20 mm) scaled to a maximum of 1"},
+                       "normalisation": f"native x-space image of {name} ({grid_text(scanner)}) scaled to a maximum of 1"},
              "output": {"shape": [-1, 1, h, w], "unit": "1",
-                        "normalisation": "deblurred image in the style of the deconvolved 6 T/m domain (maximum about 1)"},
-             "scanner": a.scanner, "training": training, "metrics": metrics}
-    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)
+                        "normalisation": f"deblurred image in the style of the deconvolved domain of {label['name']} (maximum about 1)"},
+             "scanner": name, "training": training, "metrics": metrics}
+    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4, scanner=scanner)
     print(f"wrote {file} and its entry in {a.manifest}: {metrics}")
 
 

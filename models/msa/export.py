@@ -1,6 +1,6 @@
 """Exports a trained deblurring checkpoint (MSA-transformer or compact Restormer) as TorchScript
-(scripted) into models/msa/, with check data (the first test image and the module's output on
-it: the Swift/Python parity test) and its entry in a manifest (default models/manifest.json),
+(scripted) into models/msa/, with check data (the first two test images and the module's output
+on them: the Swift/Python parity test) and its entry in a manifest (default models/manifest.json),
 including PSNR and SSIM on the test sets (skimage, data range 1, Gaussian-weighted SSIM, outputs
 clipped to [0, 1]), computed as `magpie bench deblur` computes them.
 
@@ -20,7 +20,7 @@ from train import load
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
 from image_metrics import mean_psnr_ssim  # noqa: E402
-from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, grid_text, recorded_scanner, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 DESCRIPTIONS = {"msa": "MSA-transformer (Yang et al.): Strip-SA-LCA x 6 at 1/4, MDTA-LCA x 3 at 1/2 scale",
@@ -49,7 +49,7 @@ def evaluate(module, path):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_export_arguments(p, "msa")
-    p.add_argument("--scanner", default="deblur-paper-3T")
+    p.add_argument("--scanner", help="the scanner's name in the manifest (default: the name the test set records)")
     p.add_argument("--test", nargs="+", required=True)
     a = p.parse_args()
 
@@ -64,11 +64,13 @@ def main():
         if not os.path.exists(recipe["init"]):
             p.error(f"{a.checkpoint} was trained on from {recipe['init']}, which is gone: its recipe belongs in the manifest")
         first_phase = torch.load(recipe["init"])["recipe"]
+    scanner, label = recorded_scanner(a.test[0]), recorded_scanner(a.test[0], "label_scanner")
+    name = a.scanner or scanner["name"]
     model = build(recipe["arch"], recipe["width"], recipe.get("nonnegative", False))
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     loaded, file = save_module(torch.jit.script(model), a.manifest, "msa", a.name)
-    native, _ = load(a.test[0], 1)
+    native, _ = load(a.test[0], 2)   # two images: loading in Swift checks the batch path too
     with torch.no_grad():
         check_output = loaded(native)
         worst = (check_output - model(native)).abs().max().item()
@@ -84,11 +86,11 @@ def main():
         training["init_recipe"] = first_phase
     entry = {"name": a.name, "kind": "image-deblurrer", "file": file, "version": a.version,
              "input": {"shape": [-1, 1, h, w], "unit": "1",
-                       "normalisation": f"native x-space image of {a.scanner} ({w} x {h}, 30 x 30 mm) scaled to a maximum of 1"},
+                       "normalisation": f"native x-space image of {name} ({grid_text(scanner)}) scaled to a maximum of 1"},
              "output": {"shape": [-1, 1, h, w], "unit": "1",
-                        "normalisation": "deblurred image on the label's scale (the deconvolved 6 T/m image scaled to a maximum of 1)"},
-             "scanner": a.scanner, "training": training, "metrics": metrics}
-    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4)
+                        "normalisation": f"deblurred image on the label's scale (the deconvolved image of {label['name']} scaled to a maximum of 1)"},
+             "scanner": name, "training": training, "metrics": metrics}
+    add_entry(a.manifest, entry, native, check_output, tolerance=1e-4, scanner=scanner)
     print(json.dumps(metrics, indent=1))
 
 

@@ -18,14 +18,14 @@ from model import Diffusion, ScoreUNet
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, recorded_scanner, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_export_arguments(p, "score")
-    p.add_argument("--scanner", default="openmpi-2d")
+    p.add_argument("--scanner", help="the scanner's name in the manifest (default: the name the test set records)")
     p.add_argument("--test", nargs="+", required=True)
     a = p.parse_args()
 
@@ -65,7 +65,7 @@ def main():
                                         f"grid zero-padded to {w} x {h}; channel 1: the timestep t (0 .. {diffusion.steps - 1})"},
              "output": {"shape": [-1, 1, h, w], "unit": "1", "normalisation": "the predicted noise epsilon of z_t"},
              "scanner": a.scanner, "training": training, "metrics": metrics}
-    add_entry(a.manifest, entry, example, check_output)
+    add_entry(a.manifest, entry, example, check_output, scanner=recorded_scanner(a.test[0]))
     print(json.dumps(metrics, indent=1))
 
 

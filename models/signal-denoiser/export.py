@@ -17,7 +17,7 @@ from model import Denoiser
 
 MODELS = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, MODELS)
-from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
+from manifest import add_entry, add_export_arguments, recorded_scanner, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def evaluate(model, x, y, clean):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_export_arguments(p, "signal-denoiser")
-    p.add_argument("--scanner", required=True)
+    p.add_argument("--scanner", help="the scanner's name in the manifest (default: the name the test set records)")
     p.add_argument("--test", nargs="+", required=True)
     a = p.parse_args()
 
@@ -60,7 +60,7 @@ def main():
             "normalisation": "none by the caller: the module divides each period by its RMS and multiplies the output back"}
     entry = {"name": a.name, "kind": "signal-denoiser", "file": file, "version": a.version,
              "input": spec, "output": spec, "scanner": a.scanner, "training": training, "metrics": metrics}
-    add_entry(a.manifest, entry, check_input, check_output)
+    add_entry(a.manifest, entry, check_input, check_output, scanner=recorded_scanner(a.test[0]))
     print(json.dumps(metrics, indent=1))
 
 

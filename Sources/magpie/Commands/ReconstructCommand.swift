@@ -55,10 +55,12 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Denoise each foreground frame's periods with this signal denoiser from --manifest (e.g. signal-denoiser-openmpi2d).") var denoise: String?
     @Option(help: "Deblur each x-space image: off, msa (the MSA-transformer), dcgan (the DC-GAN), wiener or rl (Richardson-Lucy).")
     var deblur = "off"
-    @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur, dcgan-deblur).")
+    @Option(help: "Model in --manifest: the score prior (default score-openmpi2d) or the deblurring network (default msa-deblur-openmpi2d, dcgan-deblur-openmpi2d).")
     var model: String?
     @Option(help: "Model manifest (score, --denoise, --deblur msa or dcgan).") var manifest = "models/manifest.json"
     @Option(help: "Seed of the score sampler.") var seed: UInt64?
+    @Flag(help: "Run learned models (--denoise, score, --deblur msa or dcgan) on a scan whose scanner differs from the one they were trained for (their manifest fingerprint); the file records the mismatch. Without it such a model is refused.")
+    var allowOtherScanner = false
     @Option(help: "Lowest frequency used, Hz (default 80 kHz).") var minFreq: Double?
     @Option(help: "Highest frequency used, Hz (default: the receive bandwidth).") var maxFreq: Double?
     @Option(help: "Receive channels, e.g. 1,2 (default: all).") var channels: String?
@@ -77,12 +79,18 @@ struct ReconstructCommand: ParsableCommand {
 
     func validate() throws {
         if plan != nil && planFrom != nil { throw ValidationError("--plan and --plan-from are two sources of one plan: give one") }
-        guard plan == nil && planFrom == nil else { return }
+        guard plan == nil && planFrom == nil else {
+            if allowOtherScanner { throw ValidationError("--allow-other-scanner shapes the options' plan; a plan file sets allow_other_scanner = true in its [stage.NAME] tables") }
+            return
+        }
         let method = self.method ?? .kaczmarz
         if method != .xspace && sm == nil { throw ValidationError("--method \(method.rawValue) needs --sm SM.mdf") }
         if method == .xspace && sm != nil { throw ValidationError("--method xspace does not use a system matrix; drop --sm") }
         if polarity != nil && method != .xspace { throw ValidationError("--polarity is x-space's; --method \(method.rawValue) takes the sign from the system matrix") }
         if deblur != "off" && method != .xspace { throw ValidationError("--deblur deblurs x-space images; it needs --method xspace") }
+        if allowOtherScanner && denoise == nil && method != .score && DeblurStep.Method(rawValue: deblur)?.defaultModel == nil {
+            throw ValidationError("--allow-other-scanner applies to learned models (--denoise, --method score, --deblur msa or dcgan); none is asked for")
+        }
         if deblur != "off" && DeblurStep.Method(rawValue: deblur) == nil {
             throw ValidationError("--deblur must be off, \(DeblurStep.Method.allCases.map(\.rawValue).joined(separator: ", ")), not \(deblur)")
         }
@@ -100,16 +108,19 @@ struct ReconstructCommand: ParsableCommand {
         let method = self.method ?? .kaczmarz
         var steps: [any PlanStep] = [BackgroundStep(mode: background)]
         if average > 1 { steps.append(AverageStep(frames: average)) }
-        if let denoise { steps.append(DenoiseStep(model: denoise)) }
+        let allow = allowOtherScanner ? true : nil
+        if let denoise { steps.append(DenoiseStep(model: denoise, allowOtherScanner: allow)) }
         let matrix = SystemMatrixSettings(systemMatrices: sm.map { [$0] } ?? [], snrThreshold: snrThreshold, minFrequency: minFreq, maxFrequency: maxFreq,
                                           channels: try Self.indices(channels, name: "--channels"),
                                           compression: compressionKeep.map { SystemMatrixSettings.Compression(keep: $0) })
         switch method {
         case .xspace: steps.append(XSpaceStep(polarity: polarity))
         case .kaczmarz, .cgnr: steps.append(SystemMatrixStep(method, matrix: matrix, lambda: lambda, iterations: iterations))
-        case .score: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: model, seed: seed))
+        case .score: steps.append(ScoreStep(matrix: matrix, lambda: lambda, iterations: iterations, model: model, seed: seed, allowOtherScanner: allow))
         }
-        if let choice = DeblurStep.Method(rawValue: deblur) { steps.append(DeblurStep(method: choice, model: model)) }
+        if let choice = DeblurStep.Method(rawValue: deblur) {
+            steps.append(DeblurStep(method: choice, model: model, allowOtherScanner: choice.defaultModel == nil ? nil : allow))
+        }
         return try ReconstructionPlan(steps: steps)
     }
 

@@ -16,7 +16,9 @@ struct SimulateDataset: ParsableCommand {
               deblur   /native: x-space image at --preset (default deblur-paper-3T) with noise at --snr
                        (in the signals) and --image-snr (white, added to the image; /image_snr),
                        /sharp: the Richardson-Lucy deconvolved (--label-iterations) noise-free x-space image
-                       at --label-preset (deblur-paper-6T), /phantom, /snr. Both images scaled to a maximum of 1. With
+                       at --label-preset (default: the same scanner with its gradient and drive amplitudes
+                       times --label-gradient-factor, 2: deblur-paper-3T's is deblur-paper-6T),
+                       /phantom, /snr. Both images scaled to a maximum of 1. With
                        --unpaired, /sharp comes from a different phantom (seed + count + i).
               upscale-sm per simulated SM (smsr-paper, gradient 2-4 T/m and cores 20-35 nm drawn per SM):
                        every frequency with SNR >= 5 as /high (2 x 32 x 32: real, imaginary) and /low
@@ -30,9 +32,8 @@ struct SimulateDataset: ParsableCommand {
 
             --scanner-from SCAN.mdf takes the scanner from a lab's own file (drive field, receiver,
             gradient; particle and grid as recorded, else openmpi's, or --particle-diameter,
-            --temperature, --image-size) instead of a preset; deblur labels then come from the same
-            scanner with the gradient and drive amplitudes times --label-gradient-factor. The scanner
-            (and the label scanner) are recorded in the file as JSON (/scanner, /label_scanner).
+            --temperature, --image-size) instead of a preset. The scanner and the label scanner are
+            recorded in the file as JSON (/scanner, /label_scanner).
 
             Example:
               magpie simulate dataset denoise --count 8000 --snr 15 --sir 5 -o denoise.h5
@@ -46,7 +47,7 @@ struct SimulateDataset: ParsableCommand {
     @Argument(help: "denoise, deblur, upscale-sm or score: the stage or command whose model trains on it.") var kind: Kind
     @Option(help: "Records (SMs for upscale-sm).") var count = 100
     @Option(help: "Scanner preset (default depends on the kind).") var preset: ScannerPreset?
-    @Option(help: "Label scanner for deblur.") var labelPreset: ScannerPreset = .deblurPaper6T
+    @Option(help: "Label scanner for deblur (default: the scanner's sharper twin, --label-gradient-factor).") var labelPreset: ScannerPreset?
     @Option(help: "Richardson-Lucy iterations of the deblur label.") var labelIterations = 30
     @Option(help: "Phantom kinds, comma-separated (default digits; tumor for score).", transform: PhantomKind.list) var phantom: [PhantomKind]?
     @Option(help: "Gaussian noise, SNR in dB: a value or a range LO...HI.") var snr: DecibelRange?
@@ -60,7 +61,7 @@ struct SimulateDataset: ParsableCommand {
     @Flag(help: "deblur: draw /sharp from other phantoms than /native (for unpaired training).") var unpaired = false
     @OptionGroup var phantomFile: PhantomFileOptions
     @OptionGroup var source: ScannerSourceOptions
-    @Option(help: "deblur with --scanner-from: the label scanner is that scanner with its gradient and drive amplitudes times this (the same field of view, a PSF about this much narrower; 2 is the MSA paper's 3 -> 6 T/m).")
+    @Option(help: "deblur without --label-preset: the label scanner is the scanner with its gradient and drive amplitudes times this (the same field of view, a PSF about this much narrower; 2 is the MSA paper's 3 -> 6 T/m).")
     var labelGradientFactor = 2.0
     @Option(name: .shortAndLong, help: "Output HDF5 file.") var output: String
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
@@ -69,6 +70,7 @@ struct SimulateDataset: ParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard labelGradientFactor >= 1, labelGradientFactor <= 16 else { throw ValidationError("--label-gradient-factor must be between 1 and 16") }
         guard source.scannerFrom == nil || preset == nil else { throw ValidationError("--preset and --scanner-from are two scanners: give one") }
+        guard source.scannerFrom == nil || labelPreset == nil else { throw ValidationError("--label-preset is a preset's label scanner; with --scanner-from, --label-gradient-factor makes it") }
         guard phantom == nil || phantomFile.phantomFile.isEmpty else { throw ValidationError("--phantom and --phantom-file are two sources of phantoms: give one") }
         guard labelIterations >= 0 else { throw ValidationError("--label-iterations must be at least 0") }
         guard [2, 4, 8].contains(factor) else { throw ValidationError("--factor must be 2, 4 or 8") }
@@ -144,7 +146,7 @@ struct SimulateDataset: ParsableCommand {
 
     private func deblur(_ file: HDF5File) throws {
         let scanner = try self.scanner(default: .deblurPaper3T)
-        let label = source.scannerFrom == nil ? labelPreset.scanner : ScannerSourceOptions.sharper(scanner, by: labelGradientFactor)
+        let label = labelPreset?.scanner ?? ScannerSourceOptions.sharper(scanner, by: labelGradientFactor)
         try record(scanner, to: "/scanner", in: file)
         try record(label, to: "/label_scanner", in: file)
         guard scanner.imageSize == label.imageSize, scanner.fieldOfView.indices.allSatisfy({ abs(scanner.fieldOfView[$0] - label.fieldOfView[$0]) <= 1e-9 * scanner.fieldOfView[$0] }) else {
