@@ -83,20 +83,24 @@ public struct ScannerFingerprint: Codable, Equatable, Sendable {
             if a != b { found.append("\(name) \(text(b)), the model's \(text(a))") }
         }
         integers("drive axes", driveAxes, scan.driveAxes)
-        numbers("gradient", gradient, scan.gradient, unit: "T/m")
+        // Per-channel values of other channels are no comparison: the axes say it.
+        let sameChannels = driveAxes == scan.driveAxes
+        if sameChannels { numbers("gradient", gradient, scan.gradient, unit: "T/m") }
         numbers("particle core diameter", [particleDiameter], [scan.particleDiameter], unit: "nm", scale: 1e9)
         numbers("particle temperature", [temperature], [scan.temperature], unit: "K")
         numbers("particle saturation magnetisation", [saturationMagnetization], [scan.saturationMagnetization], unit: "A/m")
         switch aspect {
         case .signals:
-            numbers("drive amplitude", driveAmplitude, scan.driveAmplitude, unit: "mT", scale: 1e3)
-            numbers("drive frequency", driveFrequency, scan.driveFrequency, unit: "kHz", scale: 1e-3)
-            numbers("drive phase", drivePhase, scan.drivePhase, unit: "rad", absolute: true)
+            if sameChannels {
+                numbers("drive amplitude", driveAmplitude, scan.driveAmplitude, unit: "mT", scale: 1e3)
+                numbers("drive frequency", driveFrequency, scan.driveFrequency, unit: "kHz", scale: 1e-3)
+                numbers("drive phase", drivePhase, scan.drivePhase, unit: "rad", absolute: true)
+            }
             numbers("sampling rate", samplingRate.map { [$0] }, scan.samplingRate.map { [$0] }, unit: "MHz", scale: 1e-6)
             integers("samples per period", samplesPerPeriod.map { [$0] }, scan.samplesPerPeriod.map { [$0] })
             integers("receive axes", receiveAxes, scan.receiveAxes)
         case .images:
-            numbers("field of view", fieldOfView, scan.fieldOfView, unit: "mm", scale: 1e3)
+            if sameChannels { numbers("field of view", fieldOfView, scan.fieldOfView, unit: "mm", scale: 1e3) }
             integers("image grid", imageSize, scan.imageSize, separator: " x ")
         }
         return found

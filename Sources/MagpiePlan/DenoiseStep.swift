@@ -37,12 +37,13 @@ public struct DenoiseStep: PlanStep {
         init(_ denoiser: SignalDenoiser, allowOtherScanner: Bool) { (self.denoiser, self.allowOtherScanner) = (denoiser, allowOtherScanner) }
 
         public func begin(_ scan: ScanDescription) throws {
-            mismatch = try ModelScannerCheck.check(denoiser.model, scanner: { try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner },
-                                                   stage: "denoise", allowed: allowOtherScanner, scan: scan)
+            // A period length the model cannot take is refused even where another scanner is allowed.
             let samples = scan.metadata.acquisition.receiver.numSamplingPoints
             guard samples == denoiser.samples else {
                 throw PlanError("denoiser \(denoiser.model.name) takes periods of \(denoiser.samples) samples (\(denoiser.model.entry.scanner)); \(scan.name) has \(samples)")
             }
+            mismatch = try ModelScannerCheck.check(denoiser.model, scanner: { try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner },
+                                                   stage: "denoise", allowed: allowOtherScanner, scan: scan)
         }
 
         public func process(_ item: inout PlanItem) throws -> Bool {

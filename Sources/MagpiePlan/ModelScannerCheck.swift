@@ -16,7 +16,7 @@ enum ModelScannerCheck {
         }
         guard let mismatch else { return nil }
         guard allowed else {
-            throw PlanError("[stage.\(stage)] model \(model.name) does not fit \(scan.name): \(mismatch). Train one for this scanner (models/README.md, \"A model for your own scanner\"), or set \(key) = true in [stage.\(stage)] to run it anyway; the file then records the mismatch")
+            throw PlanError("[stage.\(stage)] model \(model.name) does not fit \(scan.name): \(mismatch). Train one for this scanner (models/README.md, \"Scanners\"), or set \(key) = true in [stage.\(stage)] to run it anyway; the file then records the mismatch")
         }
         return mismatch
     }

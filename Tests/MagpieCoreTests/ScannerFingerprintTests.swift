@@ -40,6 +40,10 @@ import Testing
         #expect(images.differences(ScannerFingerprint(ScannerPreset.openmpi2d3ch.scanner, aspect: .images)).isEmpty)
         #expect(signals.differences(ScannerFingerprint(ScannerPreset.openmpi2d3ch.scanner, aspect: .signals)) == ["receive axes 0, 1, 2, the model's 0, 1"])
 
+        // Other drive channels: the axes say it, without per-channel values that cannot be compared.
+        #expect(signals.differences(ScannerFingerprint(ScannerPreset.openmpi1d.scanner, aspect: .signals)) == [
+            "drive axes 0, the model's 0, 1", "samples per period 102, the model's 1632", "receive axes 0, the model's 0, 1"])
+
         var particle = base
         particle.particle.coreDiameter = 30e-9
         #expect(images.differences(ScannerFingerprint(particle, aspect: .images)) == ["particle core diameter 30 nm, the model's 25 nm"])

@@ -380,6 +380,30 @@ class DaemonEndToEnd(DaemonTestCase):
                      f'[pipeline]\nmodels = "{MANIFEST}"\ndeblur = "msa"\ndeblur_model = "nonexistent"\n',
                      '[stage.deblur]', "nonexistent")
 
+    def test_a_model_for_another_scanner_is_refused_unless_allowed(self):
+        """The papers' MSA-transformer (deblur-paper-3T) on an openmpi-2d stream: the scan is archived
+        without processing and the log says what differs; allowed, it runs and the file records it."""
+        for allowed in (False, True):
+            plan = (f'[pipeline]\nmodels = "{MANIFEST}"\nstages = ["background", "xspace", "deblur"]\n'
+                    f'[stage.deblur]\nmethod = "msa"\nmodel = "msa-deblur"\n' + ("allow_other_scanner = true\n" if allowed else ""))
+            daemon = self.daemon(socket_kind="pull", bind=True, plan=plan)
+            result = publish(daemon.endpoint, "--preset", "openmpi-2d", "--frames", "6", "--background-frames", "4", "--rate", "500")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            path = wait_for(lambda: daemon.files() and daemon.files()[0], 60, "the scan's file")
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+            with h5py.File(path, "r") as f:
+                self.assertEqual(f["/measurement/data"].shape[0], 10)   # archived either way
+                if allowed:
+                    self.assertGreater(f["/reconstruction/data"].shape[0], 0)
+                    mismatch = f["/_magpie/reconstruction/deblurScannerMismatch"][()].decode()
+                    self.assertTrue(mismatch.startswith("trained for deblur-paper-3T; this scan's gradient 1, 1 T/m, the model's 3, 3 T/m"), mismatch)
+                    self.assertIn("allow_other_scanner: a model runs on a scanner it was not trained for", daemon.log())
+                else:
+                    self.assertNotIn("/reconstruction", f)
+                    self.assertIn("model msa-deblur does not fit scan", daemon.log())
+                    self.assertIn("image grid 64 x 64 x 1, the model's 120 x 120 x 1", daemon.log())
+            os.remove(path)
+
     def test_a_bad_denoiser_model_fails_before_listening(self):
         folder = os.path.join(self.dir, "models")
         shutil.copytree(os.path.dirname(MANIFEST), folder)
