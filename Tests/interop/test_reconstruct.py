@@ -209,7 +209,12 @@ class Reconstruct(unittest.TestCase):
         self.assertEqual(magpie("simulate", "sm", "--preset", "openmpi-2d", "--grid", "32", "-o", sm32).returncode, 0)
         self.fails(self.m, "--sm", sm32, "--method", "score", "-o", out, says="larger than the model's 20 x 20")
         self.fails(self.m, "--sm", self.sm, "--method", "score", "--iterations", "0", "-o", out, says="--iterations must be at least 1")
+        # The prior learnt 19 x 19 images: a 16 x 16 SM's grid is another scanner's, run only when allowed.
+        self.fails(self.m, "--sm", self.sm, "--method", "score", "-o", out, says="image grid 16 x 16 x 1, the model's 19 x 19 x 1")
         self.assertFalse(os.path.exists(out))
+        self.run_ok(self.m, "--sm", self.sm, "--method", "score", "--iterations", "2", "--allow-other-scanner", "-o", out)
+        with h5py.File(out, "r") as f:
+            self.assertIn("image grid 16 x 16 x 1", f["/_magpie/reconstruction/scoreScannerMismatch"][()].decode())
 
     def test_deblur_sharpens_the_xspace_image_and_records_how(self):
         native, outputs = self.path("native.mdf"), {}
