@@ -11,7 +11,6 @@ source "$(dirname "$0")/prologue.sh"
 build_release
 data=${1:-/tmp/magpie-deblur-openmpi2d}
 models/msa/datasets.sh "$data" --preset openmpi-2d --snr 25...45
-models/dcgan/datasets.sh "$data-dcgan" --preset openmpi-2d
 
 make() {  # NAME ARGS... (of magpie simulate dataset deblur)
   local out="$data/$1.h5"

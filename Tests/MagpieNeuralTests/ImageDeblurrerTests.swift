@@ -7,7 +7,7 @@ import Testing
     /// On its own grid and scale the deblurrer is the network (the check data the Python exporter
     /// recorded: the Swift/Python parity test); on another grid and scale it keeps the image's shape
     /// and scales the result with the input.
-    @Test(arguments: ["msa-deblur", "dcgan-deblur"])
+    @Test(arguments: ["msa-deblur", "dcgan-deblur", "msa-deblur-openmpi2d", "dcgan-deblur-openmpi2d"])
     func resamplesAndRescalesAroundTheNetwork(name: String) throws {
         let deblurrer = try ImageDeblurrer(named: name, manifestPath: committedManifest)
         let check = try #require(try deblurrer.model.checkData())
