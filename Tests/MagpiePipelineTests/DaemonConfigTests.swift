@@ -75,7 +75,7 @@ import Testing
         let deblur = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"msa\"\ndeblur_model = \"msa-lab\"\n")
         #expect(deblur.plan.step(DeblurStep.self)?.method == .msa && deblur.plan.step(DeblurStep.self)?.model == "msa-lab")
         let dcgan = try DaemonConfig.parse("[input]\nendpoint = \"e\"\n[output]\ndirectory = \"d\"\n[pipeline]\ndeblur = \"dcgan\"\n")
-        #expect(dcgan.plan.step(DeblurStep.self)?.resolved().model == "dcgan-deblur")
+        #expect(dcgan.plan.step(DeblurStep.self)?.resolved().model == "dcgan-deblur-openmpi2d")
         #expect(config.socket == .pull && config.bind && config.highWaterMark == 5000)
         #expect(config.previewPath == nil && config.plan.step(BackgroundStep.self) == nil)
         #expect(config.plan.steps.map(\.name) == ["denoise", "kaczmarz"] && config.plan.step(DenoiseStep.self)?.model == "denoiser-lab")
