@@ -22,6 +22,7 @@ from manifest import add_entry, add_export_arguments, save_module  # noqa: E402
 from training import load_checkpoint  # noqa: E402
 
 LOSSES = {"fsc": "FSC loss (SSIM_AD x l1, eq. 9-13)", "l1": "plain l1 (the ablation)"}
+STRUCTURES = {"covariance": "S_AD as eq. 10 writes it", "contrast": "S_AD from SSIM's contrast-structure term (losses.py)"}
 
 
 def main():
@@ -59,7 +60,8 @@ def main():
                               f"{factor}th point of the noise-free or the 20 dB SM; tables: docs/BENCHMARKS.md"}
     parameters = sum(q.numel() for q in model.parameters())
     training = dict(recipe, data=a.data, history=ckpt["history"], parameters=parameters,
-                    description=f"SwinIR-style SM super-resolution {factor}x with RIM embedding, {LOSSES[recipe['loss']]}")
+                    description=f"SwinIR-style SM super-resolution {factor}x with RIM embedding, {LOSSES[recipe['loss']]}"
+                    + (f", {STRUCTURES[recipe.get('structure', 'covariance')]}" if recipe["loss"] == "fsc" else ""))
     h = size // factor
     entry = {"name": a.name, "kind": "sm-upscaler", "file": file, "version": a.version,
              "input": {"shape": [-1, 2, h, h], "unit": "SM",

@@ -50,6 +50,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--factor", type=int, choices=[2, 4, 8], required=True)
     p.add_argument("--loss", choices=["fsc", "l1"], default="fsc")
+    p.add_argument("--structure", choices=FSCLoss.STRUCTURES, default="contrast",
+                   help="the FSC loss's S_AD: contrast (SSIM's contrast-structure term, losses.py) or covariance (eq. 10 as written)")
+    p.add_argument("--c1", type=float, default=1.0,
+                   help="the FSC loss's L_AD constant, on images scaled to a largest magnitude of 1 (0.01: the first models' value)")
     training.add_standard_arguments(p, minutes=12, eval_every=100, many_files=False)
     p.add_argument("--val-count", type=int, default=1000, help="validation images used for selection")
     p.add_argument("--crop", type=int, default=8, help="coarse points per side of a training crop")
@@ -67,7 +71,7 @@ def main():
     crop = min(a.crop, size // a.factor)
     model = SMUpscaler(coarse=crop, factor=a.factor)
     full = SMUpscaler(coarse=size // a.factor, factor=a.factor)
-    criterion = FSCLoss() if a.loss == "fsc" else L1Loss()
+    criterion = FSCLoss(c1=a.c1, structure=a.structure) if a.loss == "fsc" else L1Loss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=a.lr)
     full.eval()
     bicubic = evaluate(lambda x: bicubic_upscale(x, full.rows, full.columns), val_clean, val_noisy, a.factor)
@@ -75,7 +79,7 @@ def main():
           f"{sum(q.numel() for q in model.parameters())} parameters; bicubic validation nRMSE "
           f"{100 * bicubic[0]:.2f} % / {100 * bicubic[1]:.2f} % (noise-free / 20 dB)", flush=True)
 
-    recipe = training.recipe(a, "factor", "loss", "train", "val", "val_count", "crop", "batch", "lr", "lr_end", "minutes", "threads", "seed",
+    recipe = training.recipe(a, "factor", "loss", *(["structure", "c1"] if a.loss == "fsc" else []), "train", "val", "val_count", "crop", "batch", "lr", "lr_end", "minutes", "threads", "seed",
                              optimizer="AdamW (defaults), cosine decay lr -> lr_end over the time budget", bicubic_val_nrmse=bicubic)
     budget, step = training.Budget(a.minutes), 0
     selection = training.Selection(higher_is_better=False, partial=a.output + ".partial")
