@@ -77,12 +77,10 @@ def add_entry(manifest_path, entry, check_input, check_output, tolerance=1e-5, s
     manifest. `scanner` (a dataset's `recorded_scanner`) gives the fingerprint of kinds in ASPECTS
     (an entry rewritten from the manifest keeps its own) and, where the entry names none, the
     scanner's name."""
-    if entry["kind"] in ASPECTS and not (scanner is None and "fingerprint" in entry):
-        if scanner is None:
-            raise SystemExit(f"{entry['name']}: a {entry['kind']} needs the scanner it was trained for (a dataset's /scanner)")
-        entry = dict(entry, fingerprint=fingerprint(scanner, ASPECTS[entry["kind"]]))
-        if entry.get("scanner") is None:
-            entry["scanner"] = scanner["name"]
+    if entry["kind"] in ASPECTS and scanner is not None:
+        entry = dict(entry, fingerprint=fingerprint(scanner, ASPECTS[entry["kind"]]), scanner=entry.get("scanner") or scanner["name"])
+    elif entry["kind"] in ASPECTS and "fingerprint" not in entry:
+        raise SystemExit(f"{entry['name']}: a {entry['kind']} needs the scanner it was trained for (a dataset's /scanner)")
     folder = os.path.dirname(os.path.abspath(manifest_path))
     stem = os.path.splitext(entry["file"])[0]
     check = {"input": f"{stem}.check-input.f32", "output": f"{stem}.check-output.f32",

@@ -61,7 +61,7 @@ public struct DeblurStep: PlanStep {
         init(_ method: DeblurMethod, allowOtherScanner: Bool) { (self.method, self.allowOtherScanner) = (method, allowOtherScanner) }
 
         public func begin(_ scan: ScanDescription) throws {
-            let scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner
+            let scanner = try scan.scanner()
             kernel = try method.kernel(for: scanner)
             if case let .learned(deblurrer) = method {
                 mismatch = try ModelScannerCheck.check(deblurrer.model, scanner: { scanner }, stage: "deblur", allowed: allowOtherScanner, scan: scan)

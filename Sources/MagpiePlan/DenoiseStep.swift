@@ -42,8 +42,7 @@ public struct DenoiseStep: PlanStep {
             guard samples == denoiser.samples else {
                 throw PlanError("denoiser \(denoiser.model.name) takes periods of \(denoiser.samples) samples (\(denoiser.model.entry.scanner)); \(scan.name) has \(samples)")
             }
-            mismatch = try ModelScannerCheck.check(denoiser.model, scanner: { try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner },
-                                                   stage: "denoise", allowed: allowOtherScanner, scan: scan)
+            mismatch = try ModelScannerCheck.check(denoiser.model, scanner: scan.scanner, stage: "denoise", allowed: allowOtherScanner, scan: scan)
         }
 
         public func process(_ item: inout PlanItem) throws -> Bool {

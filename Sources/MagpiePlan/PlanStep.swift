@@ -73,6 +73,12 @@ public struct ScanDescription: Sendable {
         self.name = name
         self.recordedScanner = recordedScanner
     }
+
+    /// The scanner it was acquired with: MDF's drive field, gradient and receiver, with the
+    /// recorded (else openmpi preset's) particle and grid (`ReconstructionInputs.xSpaceScanner`).
+    public func scanner() throws -> MPIScanner {
+        try ReconstructionInputs.xSpaceScanner(metadata, recorded: recordedScanner).scanner
+    }
 }
 
 /// One frame, or a block of averaged frames, on its way through the steps.

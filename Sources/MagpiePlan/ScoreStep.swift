@@ -116,7 +116,7 @@ public struct ScoreStep: ReconstructionStep {
             try matrices.begin(scan)
             // The prior's images are the SM's grid over the scanner's field of view.
             mismatch = try ModelScannerCheck.check(reconstruction.sampler.model, scanner: {
-                var scanner = try ReconstructionInputs.xSpaceScanner(scan.metadata, recorded: scan.recordedScanner).scanner
+                var scanner = try scan.scanner()
                 scanner.imageSize = loaded.geometry.size
                 return scanner
             }, stage: "score", allowed: allowOtherScanner, scan: scan)

@@ -25,6 +25,20 @@ def simulated_pair(directory, seed, grid, frames, background_frames):
     return sm, m
 
 
+def lab_scan(path, *simulate_args):
+    """A "lab" file at `path`: openmpi-2d's sequence at 1.5 T/m and 18 mT, written without Magpie's
+    own scanner record, as another scanner's software would write it (`simulate_args`: more
+    options of `magpie simulate measurement`)."""
+    import h5py
+    result = magpie("simulate", "measurement", "--preset", "openmpi-2d", *simulate_args, "-o", path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(path, "r+") as f:
+        del f["/_magpie"]
+        f["/acquisition/gradient"][...] = f["/acquisition/gradient"][()] * 1.5
+        f["/acquisition/drivefield/strength"][...] = f["/acquisition/drivefield/strength"][()] * 1.5
+    return path
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

@@ -12,7 +12,7 @@ import unittest
 
 import h5py
 
-from support import magpie
+from support import lab_scan, magpie
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PYTHON = "/usr/bin/python3"
@@ -22,15 +22,7 @@ class ModelForScanner(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="magpie-model-for-scanner-")
-        # The lab's scan: openmpi-2d's sequence at 1.5 T/m and 18 mT, written without Magpie's own
-        # scanner record, as another scanner's software would write it.
-        cls.lab = cls.path("lab.mdf")
-        cls.ok(magpie("simulate", "measurement", "--preset", "openmpi-2d", "--phantom", "shapes", "--frames", "2",
-                      "--background-frames", "2", "-o", cls.lab))
-        with h5py.File(cls.lab, "r+") as f:
-            del f["/_magpie"]
-            f["/acquisition/gradient"][...] = f["/acquisition/gradient"][()] * 1.5
-            f["/acquisition/drivefield/strength"][...] = f["/acquisition/drivefield/strength"][()] * 1.5
+        cls.lab = lab_scan(cls.path("lab.mdf"), "--phantom", "shapes", "--frames", "2", "--background-frames", "2")
         cls.other = cls.path("openmpi2d.mdf")
         cls.ok(magpie("simulate", "measurement", "--preset", "openmpi-2d", "--phantom", "shapes", "--frames", "2",
                       "--background-frames", "2", "-o", cls.other))

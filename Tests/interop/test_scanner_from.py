@@ -9,22 +9,14 @@ import unittest
 import h5py
 import numpy as np
 
-from support import magpie
+from support import lab_scan, magpie
 
 
 class ScannerFrom(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="magpie-scanner-from-")
-        # A "lab" file: openmpi-2d's sequence at 1.5 T/m and 18 mT, written without Magpie's own
-        # scanner record, as another scanner's software would write it.
-        cls.lab = os.path.join(cls.dir, "lab.mdf")
-        result = magpie("simulate", "measurement", "--preset", "openmpi-2d", "--frames", "1", "--background-frames", "1", "-o", cls.lab)
-        assert result.returncode == 0, result.stderr
-        with h5py.File(cls.lab, "r+") as f:
-            del f["/_magpie"]
-            f["/acquisition/gradient"][...] = f["/acquisition/gradient"][()] * 1.5
-            f["/acquisition/drivefield/strength"][...] = f["/acquisition/drivefield/strength"][()] * 1.5
+        cls.lab = lab_scan(os.path.join(cls.dir, "lab.mdf"), "--frames", "1", "--background-frames", "1")
 
     @classmethod
     def tearDownClass(cls):

@@ -60,14 +60,4 @@ struct ScannerSourceOptions: ParsableArguments {
             throw ValidationError("--scanner-from \(scannerFrom): \(error)")
         }
     }
-
-    /// A sharper twin of `scanner` for deblurring labels: gradient and drive amplitudes times
-    /// `factor`, so the field of view stays and the PSF narrows by about the factor.
-    static func sharper(_ scanner: MPIScanner, by factor: Double) -> MPIScanner {
-        var twin = scanner
-        twin.name = "\(scanner.name), gradient x \(factor)"
-        twin.gradient = scanner.gradient.map { $0 * factor }
-        for d in twin.drive.indices { twin.drive[d].amplitude *= factor }
-        return twin
-    }
 }

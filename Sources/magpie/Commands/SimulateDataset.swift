@@ -146,7 +146,7 @@ struct SimulateDataset: ParsableCommand {
 
     private func deblur(_ file: HDF5File) throws {
         let scanner = try self.scanner(default: .deblurPaper3T)
-        let label = labelPreset?.scanner ?? ScannerSourceOptions.sharper(scanner, by: labelGradientFactor)
+        let label = labelPreset?.scanner ?? Self.sharper(scanner, by: labelGradientFactor)
         try record(scanner, to: "/scanner", in: file)
         try record(label, to: "/label_scanner", in: file)
         guard scanner.imageSize == label.imageSize, scanner.fieldOfView.indices.allSatisfy({ abs(scanner.fieldOfView[$0] - label.fieldOfView[$0]) <= 1e-9 * scanner.fieldOfView[$0] }) else {
@@ -159,7 +159,7 @@ struct SimulateDataset: ParsableCommand {
         let snrs = try file.createAppendable("/snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         let imageNoise = try file.createAppendable("/image_snr", of: Float.self, frameShape: [1], framesPerChunk: 256)
         Progress.note("computing the pixel signals of \(scanner.name) and \(label.name)")
-        // The label scanner is often the same one (sharper by deconvolution only): its basis and plan are then shared.
+        // With --label-preset naming the scanner itself (sharper by deconvolution only), its basis and plan are shared.
         let lowBasis = SignalBasis(simulator: try SignalSimulator(scanner: scanner))
         let highBasis = label == scanner ? lowBasis : SignalBasis(simulator: try SignalSimulator(scanner: label))
         let lowReco = try XSpaceReconstruction(scanner: scanner), highReco = label == scanner ? lowReco : try XSpaceReconstruction(scanner: label)
@@ -195,6 +195,16 @@ struct SimulateDataset: ParsableCommand {
                 Progress.report("deblur records", i + 1, count)
             }
         }
+    }
+
+    /// The deblur label's default scanner: gradient and drive amplitudes times `factor`, so the
+    /// field of view stays and the PSF narrows by about the factor (deblur-paper-3T's is deblur-paper-6T).
+    private static func sharper(_ scanner: MPIScanner, by factor: Double) -> MPIScanner {
+        var twin = scanner
+        twin.name = "\(scanner.name), gradient x \(factor)"
+        twin.gradient = scanner.gradient.map { $0 * factor }
+        for d in twin.drive.indices { twin.drive[d].amplitude *= factor }
+        return twin
     }
 
     /// The image with white Gaussian noise of variance mean(x^2) / 10^(snr / 10) (the DC-GAN paper's
