@@ -1,6 +1,7 @@
 import Foundation
 import MagpieCore
 import MagpieMDF
+import MagpieNeural
 import MagpiePlan
 import Testing
 
@@ -31,6 +32,28 @@ import Testing
         let allowed = try Self.run([BackgroundStep(mode: .interpolated), DenoiseStep(allowOtherScanner: true), XSpaceStep()], recorded: other)
         guard case let .text(recorded)? = allowed.provenance["denoiseScannerMismatch"] else { Issue.record("no mismatch recorded"); return }
         #expect(recorded.contains("trained for openmpi-2d") && recorded.contains("particle core diameter 30 nm"))
+    }
+
+    /// A manifest's fingerprint is input too: huge, ragged, NaN or absent values are a mismatch
+    /// named in words, never a crash or a match.
+    @Test func hostileFingerprintsAreMismatchesNamedInWords() throws {
+        let manifest = try ModelManifest.load(Self.manifest)
+        var entry = try manifest.entry(named: "msa-deblur-openmpi2d", manifestPath: Self.manifest)
+        let scanner = ScannerPreset.openmpi2d.scanner
+        #expect(try LearnedModel(entry: entry, manifestPath: Self.manifest, kind: entry.kind).scannerMismatch(scanner) == nil)
+
+        entry.fingerprint!.gradient = [1e308, -1e308, .nan]
+        entry.fingerprint!.fieldOfView = [.infinity]
+        entry.fingerprint!.imageSize = [Int.max, -5]
+        entry.fingerprint!.particleDiameter = .nan
+        let hostile = try LearnedModel(entry: entry, manifestPath: Self.manifest, kind: entry.kind).scannerMismatch(scanner) ?? ""
+        for words in ["gradient 1, 1 T/m, the model's 1e+308, -1e+308, nan T/m", "field of view 24, 24 mm, the model's inf mm",
+                      "image grid 64 x 64 x 1, the model's 9223372036854775807 x -5", "particle core diameter 25 nm, the model's nan nm"] {
+            #expect(hostile.contains(words), "\(hostile)")
+        }
+        entry.fingerprint = nil
+        let absent = try LearnedModel(entry: entry, manifestPath: Self.manifest, kind: entry.kind).scannerMismatch(scanner) ?? ""
+        #expect(absent.contains("states no scanner fingerprint"))
     }
 
     @Test func aDeblurrerForAnotherScannerIsRefusedUnlessAllowed() throws {

@@ -96,6 +96,9 @@ import TOMLKit
         ("stages = [\"kaczmarz\"]\n[stage.kaczmarz]\ncompression = { transform = \"dct\" }", "[stage.kaczmarz] compression"),
         ("stages = [\"cgnr\"]\n[stage.cgnr]\ncompression = { keep = 0.1 }", "compression works with kaczmarz only"),
         ("stages = [\"score\"]\n[stage.score]\ncompression = { keep = 0.1 }", "compression works with kaczmarz only"),
+        ("stages = [\"xspace\", \"deblur\"]\n[stage.deblur]\nmethod = \"msa\"\nallow_other_scanner = \"yes\"", "[stage.deblur] allow_other_scanner must be true or false"),
+        ("stages = [\"denoise\", \"xspace\"]\n[stage.denoise]\nallow_other_scanner = 1", "[stage.denoise] allow_other_scanner"),
+        ("stages = [\"xspace\", \"deblur\"]\n[stage.deblur]\nmethod = \"rl\"\nallow_other_scanner = true", "allow_other_scanner applies to msa and dcgan"),
     ])
     func impossibleChainsAndBadKeysAreRefusedWithTheAllowed(toml: String, words: String) {
         let message = refusal(toml)
