@@ -13,6 +13,23 @@ public struct SimulatedSystemMatrix: Sendable {
     public var grid: [Int]
     public var fieldOfView: [Double]
     public var deltaSampleSize: [Double]
+    /// The 0-based DFT bins `data` holds, ascending; nil: every bin.
+    public var bins: [Int]?
+}
+
+/// Which frequencies a simulated calibration stores: the `count` strongest bins at or above
+/// `lowest` Hz, by the noise-free responses' power summed over positions and channels. Under
+/// white noise that is the order of their calibration SNR, so this is the SNR-based selection
+/// done before the noise, for calibrations whose full spectra do not fit in memory (openmpi-3d
+/// at 37^3: 32 GB).
+public struct StoredFrequencies: Sendable, Equatable {
+    public var count: Int
+    public var lowest: Double
+
+    public init(count: Int, lowest: Double) {
+        self.count = count
+        self.lowest = lowest
+    }
 }
 
 public struct SystemMatrixSimulator: Sendable {
@@ -39,7 +56,8 @@ public struct SystemMatrixSimulator: Sendable {
     /// The delta sample fills one grid cell.
     public var deltaSampleSize: [Double] { (0..<3).map { fieldOfView[$0] / Double(grid[$0]) } }
 
-    public func simulate(backgroundFrames: Int, seed: UInt64, progress: ((Int, Int) -> Void)? = nil) -> SimulatedSystemMatrix {
+    public func simulate(backgroundFrames: Int, seed: UInt64, storing stored: StoredFrequencies? = nil,
+                         progress: ((Int, Int) -> Void)? = nil) -> SimulatedSystemMatrix {
         let scanner = simulator.scanner
         let positions = gridPositions(grid, fieldOfView)
         let count = positions.shape[0], frames = count + backgroundFrames
@@ -48,23 +66,19 @@ public struct SystemMatrixSimulator: Sendable {
 
         // The responses are not kept (a 19^3 3D calibration's would take 9 GB): a first pass sums
         // their squares for the reference that sets the noise and background levels, as a
-        // calibration's follow its mean response; the second computes each again, records it and
-        // transforms it straight into J x C x K x N. Same values as keeping them.
+        // calibration's follow its mean response (and their power per bin, to choose the stored
+        // ones); the second computes each again, records it and transforms it straight into
+        // J x C x K x N. Same values as keeping them.
         let simulator = self.simulator
         let response = { @Sendable (o: Int) -> NDArray<Double> in
             simulator.voltages(sources: [(position: [positions[o, 0], positions[o, 1], positions[o, 2]], particles: particles)])
         }
-        var reference = NDArray<Double>(repeating: 0, shape: [channels, samples])
-        for o in 0..<count {
-            let r = response(o)
-            for i in 0..<reference.count { reference.storage[i] += r.storage[i] * r.storage[i] / Double(count) }
-            if o % 64 == 63 { progress?(o + 1, count + frames) }
-        }
-        reference = reference.map { $0.squareRoot() }
+        let (reference, power) = firstPass(response, count: count, spectra: stored != nil, total: count + frames, progress: progress)
+        let bins = stored.map { selectBins($0, power: power) } ?? Array(0..<frequencies)
         let chain = ReceiveChain(scanner: scanner, noise: noise, reference: reference, seed: seed)
 
         let frameSize = channels * samples
-        var data = NDArray<Complex<Float>>(repeating: .zero, shape: [1, channels, frequencies, frames])
+        var data = NDArray<Complex<Float>>(repeating: .zero, shape: [1, channels, bins.count, frames])
         let workers = min(frames, ProcessInfo.processInfo.activeProcessorCount)
         let done = Mutex(0)
         nonisolated(unsafe) let report = progress   // called by one worker at a time, under `done`'s lock
@@ -79,7 +93,7 @@ public struct SystemMatrixSimulator: Sendable {
                     }
                     for c in 0..<channels {
                         let spectrum = fft.forward(time[(c * samples)..<((c + 1) * samples)])
-                        for k in 0..<frequencies { out[(c * frequencies + k) * frames + frame] = spectrum[k] }
+                        for (j, k) in bins.enumerated() { out[(c * bins.count + j) * frames + frame] = spectrum[k] }
                     }
                     done.withLock { finished in
                         finished += 1
@@ -90,6 +104,51 @@ public struct SystemMatrixSimulator: Sendable {
         }
         return SimulatedSystemMatrix(data: data, isBackgroundFrame: (0..<frames).map { $0 >= count },
                                      positions: positions, grid: grid,
-                                     fieldOfView: fieldOfView, deltaSampleSize: deltaSampleSize)
+                                     fieldOfView: fieldOfView, deltaSampleSize: deltaSampleSize,
+                                     bins: stored == nil ? nil : bins)
+    }
+
+    /// Every response once: the RMS over positions (C x V, the reference that sets the noise and
+    /// background levels, as a calibration's follow its mean response) and, when asked, each
+    /// bin's power summed over positions and channels. Fixed chunks summed in order, so the
+    /// figures do not depend on the number of cores.
+    private func firstPass(_ response: @Sendable (Int) -> NDArray<Double>, count: Int, spectra: Bool, total: Int,
+                           progress: ((Int, Int) -> Void)?) -> (NDArray<Double>, [Double]) {
+        let channels = simulator.scanner.receive.count, samples = simulator.scanner.samplesPerPeriod
+        let chunks = min(count, 64), done = Mutex(0)
+        nonisolated(unsafe) let report = progress   // called by one worker at a time, under `done`'s lock
+        let partial = try! parallelMap(chunks) { chunk -> ([Double], [Double]) in   // the body does not throw
+            var squares = [Double](repeating: 0, count: channels * samples)
+            var power = [Double](repeating: 0, count: spectra ? samples / 2 + 1 : 0)
+            let fft = spectra ? RealFFT(length: samples) : nil
+            for o in (count * chunk / chunks)..<(count * (chunk + 1) / chunks) {
+                let r = response(o)
+                for i in 0..<squares.count { squares[i] += r.storage[i] * r.storage[i] }
+                if let fft {
+                    for c in 0..<channels {
+                        let spectrum = fft.forward(r.storage[(c * samples)..<((c + 1) * samples)].map(Float.init))
+                        for k in 0..<power.count { power[k] += Double(spectrum[k].real * spectrum[k].real + spectrum[k].imaginary * spectrum[k].imaginary) }
+                    }
+                }
+                done.withLock { finished in
+                    finished += 1
+                    if finished % 64 == 0 { report?(finished, total) }
+                }
+            }
+            return (squares, power)
+        }
+        var squares = [Double](repeating: 0, count: channels * samples), power = [Double](repeating: 0, count: spectra ? samples / 2 + 1 : 0)
+        for (s, p) in partial {
+            for i in 0..<squares.count { squares[i] += s[i] }
+            for k in 0..<power.count { power[k] += p[k] }
+        }
+        return (NDArray(shape: [channels, samples], storage: squares.map { ($0 / Double(count)).squareRoot() }), power)
+    }
+
+    /// The `stored.count` strongest bins at or above `stored.lowest` Hz, ascending.
+    private func selectBins(_ stored: StoredFrequencies, power: [Double]) -> [Int] {
+        let spacing = 1 / simulator.scanner.period
+        let candidates = power.indices.filter { $0 > 0 && Double($0) * spacing >= stored.lowest }
+        return candidates.sorted { power[$0] > power[$1] || (power[$0] == power[$1] && $0 < $1) }.prefix(stored.count).sorted()
     }
 }

@@ -167,6 +167,39 @@ class Reconstruct(unittest.TestCase):
         self.assertIn("no /calibration", bad.stderr)
         self.assertNotEqual(magpie("compress-sm", self.sm, "-o", self.path("y.mdf"), "--keep", "2").returncode, 0)
 
+    def test_a_calibration_simulated_at_selected_frequencies(self):
+        """`simulate sm --frequencies N` stores the N strongest bins at or above 80 kHz, each equal
+        to the full calibration's there (same seed), as MDF's frequencySelection; it reconstructs."""
+        selected = self.path("sm-selected.mdf")
+        result = magpie("simulate", "sm", "--preset", "openmpi-2d", "--seed", "3", "--grid", "16", "--snr", "50",
+                        "--frequencies", "120", "-o", selected)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("120 frequencies (selected)", result.stdout)
+        self.assertEqual(magpie("inspect", "--validate", selected).returncode, 0)
+        with h5py.File(selected, "r") as f, h5py.File(self.sm, "r") as full:
+            self.assertEqual(f["/measurement/isFrequencySelection"][()], 1)
+            bins = f["/measurement/frequencySelection"][()]
+            data = f["/measurement/data"][()]
+            self.assertEqual(data.shape, (1, 2, 120, full["/measurement/data"].shape[-1]))
+            self.assertTrue((np.diff(bins) > 0).all())
+            period = full["/acquisition/drivefield/cycle"][()]
+            self.assertTrue(((bins - 1) / period >= 80e3).all())
+            np.testing.assert_array_equal(data, full["/measurement/data"][:, :, bins - 1, :])
+            self.assertEqual(f["/calibration/snr"].shape, (1, 2, 120))
+        a, b = self.path("selected.mdf"), self.path("full.mdf")
+        self.run_ok(self.m, "--sm", selected, "--average", "6", "-o", a)
+        self.run_ok(self.m, "--sm", self.sm, "--average", "6", "-o", b)
+        with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+            x, y = fa["/reconstruction/data"][()].ravel(), fb["/reconstruction/data"][()].ravel()
+            self.assertGreater(np.corrcoef(x, y)[0, 1], 0.8)
+        bad = magpie("simulate", "sm", "--preset", "openmpi-2d", "--grid", "4", "--frequencies", "0", "-o", self.path("bad.mdf"))
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--frequencies must be at least 1", bad.stderr)
+        huge = magpie("simulate", "sm", "--preset", "openmpi-3d", "--grid", "37", "-o", self.path("huge.mdf"))
+        self.assertNotEqual(huge.returncode, 0)
+        self.assertIn("store fewer frequencies with --frequencies", huge.stderr)
+        self.assertFalse(os.path.exists(self.path("huge.mdf")))
+
     def test_bad_inputs(self):
         out = self.path("mismatch.mdf")
         self.fails(self.m, "--sm", self.m, "-o", out, says="no /calibration (no calibration grid)")

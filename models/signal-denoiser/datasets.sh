@@ -29,4 +29,8 @@ make paper-snr10 denoise-paper 300 40 100 --snr 10
 make paper-snr5 denoise-paper 300 40 100 --snr 5
 make paper-snr15-sir15 denoise-paper 300 40 100 --snr 15 --sir 15
 make paper-snr15-sir5 denoise-paper 300 40 100 --snr 15 --sir 5
+# One model per interference type, as the paper trains them: more training records (seeds 0-999,
+# a superset of the sets above); validation and test splits are the same records as above.
+make paper1000-snr15-sir15 denoise-paper 1000 40 100 --snr 15 --sir 15
+make paper1000-snr15-sir5 denoise-paper 1000 40 100 --snr 15 --sir 5
 echo "datasets in $dir" >&2

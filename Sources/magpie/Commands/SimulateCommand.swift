@@ -188,6 +188,7 @@ struct SimulateSystemMatrix: ParsableCommand {
 
             Example:
               magpie simulate sm --preset openmpi-2d --grid 32 --snr 40 -o sm.mdf
+              magpie simulate sm --preset openmpi-3d --grid 37 --snr 40 --frequencies 800 -o sm37.mdf
             """
     )
 
@@ -202,8 +203,13 @@ struct SimulateSystemMatrix: ParsableCommand {
     @Option(help: "Delta-sample concentration, mol Fe / L.")
     var concentration = 0.1
 
+    @Option(help: ArgumentHelp("Store only this many frequencies: the strongest at or above 80 kHz (the reconstruction's default lowest), "
+                               + "chosen before the noise; for calibrations whose full spectra do not fit in memory.", valueName: "count"))
+    var frequencies: Int?
+
     func validate() throws {
         guard grid >= 1, grid <= 512 else { throw ValidationError("--grid must be between 1 and 512") }
+        if let frequencies, frequencies < 1 { throw ValidationError("--frequencies must be at least 1, got \(frequencies)") }
         guard backgroundFrames >= 1 else { throw ValidationError("--background-frames must be at least 1 (they give the SNR)") }
     }
 
@@ -211,10 +217,18 @@ struct SimulateSystemMatrix: ParsableCommand {
         let scanner = try options.scanner()
         let driven = Set(scanner.activeDrive.map(\.axis))
         let size = (0..<3).map { driven.contains($0) ? grid : 1 }
+        let stored = frequencies.map { StoredFrequencies(count: $0, lowest: FrequencySelection().minFrequency) }
+        let bytes = Double(size.reduce(1, *) + backgroundFrames) * Double(scanner.receive.count)
+            * Double(min(stored?.count ?? Int.max, scanner.samplesPerPeriod / 2 + 1)) * 8
+        guard bytes < 0.8 * Double(ProcessInfo.processInfo.physicalMemory) else {
+            printError(String(format: "the calibration's spectra would take %.1f GB, more than this machine's memory (%.1f GB); "
+                              + "store fewer frequencies with --frequencies", bytes / 1e9, Double(ProcessInfo.processInfo.physicalMemory) / 1e9))
+            throw ExitCode.failure
+        }
         let sm: SimulatedSystemMatrix
         do {
             let simulator = try SystemMatrixSimulator(scanner: scanner, grid: size, noise: options.noise, sampleConcentration: concentration)
-            sm = simulator.simulate(backgroundFrames: backgroundFrames, seed: options.seed) { done, total in
+            sm = simulator.simulate(backgroundFrames: backgroundFrames, seed: options.seed, storing: stored) { done, total in
                 Progress.report("simulating system matrix", done, total)
             }
         } catch {
@@ -226,13 +240,14 @@ struct SimulateSystemMatrix: ParsableCommand {
                                     description: "magpie simulate sm, scanner \(scanner.name), seed \(options.seed)",
                                     tracerConcentration: concentration)
         mdf.measurement = MDF.Measurement(data: .complex64(sm.data), isBackgroundFrame: sm.isBackgroundFrame,
-                                          isFastFrameAxis: true, isFourierTransformed: true)
+                                          isFastFrameAxis: true, isFourierTransformed: true,
+                                          frequencySelection: sm.bins.map { $0.map { Int64($0 + 1) } })
         mdf.calibration = MDF.Calibration(method: "simulation", size: sm.grid, fieldOfView: sm.fieldOfView,
                                           fieldOfViewCenter: [0, 0, 0], positions: sm.positions,
                                           deltaSampleSize: sm.deltaSampleSize, snr: sm.estimatedSNR)
         try options.write(mdf, scanner: scanner) { _ in }
         print("\(options.output): \(size.map(String.init).joined(separator: " x ")) grid + \(backgroundFrames) background frames, "
-              + "\(scanner.receive.count) channels x \(scanner.samplesPerPeriod / 2 + 1) frequencies (\(scanner.name))")
+              + "\(scanner.receive.count) channels x \(sm.data.shape[2]) frequencies\(sm.bins == nil ? "" : " (selected)") (\(scanner.name))")
     }
 }
 
