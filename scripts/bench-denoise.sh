@@ -15,6 +15,12 @@ for noise in snr15 snr10 snr5 snr15-sir15 snr15-sir5; do
   echo "## Table II: denoise-paper, $noise"
   "$magpie" bench denoise --dataset "$data/paper-$noise-test.h5" --model signal-denoiser-paper --model signal-denoiser-n2n-paper
 done
+for sir in 15 5; do
+  echo "## Table II, one model per interference type (the paper's alpha) beside its L1-only ablation: SNR 15 dB, SIR $sir dB"
+  "$magpie" bench denoise --dataset "$data/paper1000-snr15-sir$sir-test.h5" --model signal-denoiser-paper-sir$sir \
+    --model signal-denoiser-n2n-paper-sir$sir --model signal-denoiser-paper --model signal-denoiser-n2n-paper
+  /usr/bin/python3 models/signal-denoiser/spectrum.py "$data/paper1000-snr15-sir$sir-test.h5"
+done
 
 echo "## Fine-tuning on openmpi-2d at SNR 5 dB without interference"
 work=$(mktemp -d)

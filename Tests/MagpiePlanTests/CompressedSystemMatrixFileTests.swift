@@ -103,6 +103,28 @@ import Testing
             #expect("\(error)".contains("not distinct indices in 1...256"), "\(error)")
         }
 
+        // A frequency selection holding Int64.min (where 1-based to 0-based would trap) or a bin
+        // beyond V/2: refused in words, compressed or dense.
+        for hostile: Int64 in [.min, 0, 1 << 40] {
+            var selected = try MDFReader.read(path)
+            selected.measurement?.frequencySelection?[0] = hostile
+            do {
+                _ = try CompressedSystemMatrix(selected, path: "selected.mdf", selection: FrequencySelection(minFrequency: 0, snrThreshold: 0))
+                Issue.record("a frequency selection holding \(hostile) was read")
+            } catch {
+                #expect("\(error)".contains("frequencySelection holds a bin outside 1...817"), "\(error)")
+            }
+            var dense = try MDFReader.read(Self.densePath)
+            let frequencies = dense.measurement!.data.shape[2]
+            dense.measurement?.frequencySelection = [hostile] + (2...frequencies).map(Int64.init)
+            do {
+                _ = try ReconstructionInputs.recordedSystemMatrix(dense, path: "dense.mdf")
+                Issue.record("a dense matrix whose frequency selection holds \(hostile) was read")
+            } catch {
+                #expect("\(error)".contains("bin beyond V/2"), "\(error)")
+            }
+        }
+
         #expect(refusal(SystemMatrixStep(.kaczmarz, matrix: SystemMatrixSettings(systemMatrices: [Self.densePath]), iterations: 1)) == "accepted")
     }
 }

@@ -322,6 +322,9 @@ public enum MDF {
             return stored
         }
         public var isFrequencySelection: Bool { frequencySelection != nil }
+        /// frequencySelection as 0-based DFT bins; a value below 1 (a damaged or hostile file) is -1,
+        /// which every reader refuses as out of range, where `Int($0) - 1` would trap on Int64.min.
+        public var selectedBins: [Int]? { frequencySelection.map { $0.map { $0 >= 1 ? Int($0) - 1 : -1 } } }
 
         /// The spec's letters for the axes of `data`, in storage order.
         public var axisLetters: [Character] {
