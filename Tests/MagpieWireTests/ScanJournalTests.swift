@@ -74,7 +74,8 @@ import Testing
 
 @Suite struct CRC32CTests {
     /// The processor's instruction and slicing-by-8 against the bitwise definition, over lengths
-    /// that end on every byte of a step and split regions.
+    /// that end on every byte of a step, around the instruction's three-lane blocks (3 x 8 KiB),
+    /// and split regions.
     @Test func matchesTheBitwiseDefinition() {
         func bitwise(_ bytes: [UInt8]) -> UInt32 {
             var crc: UInt32 = 0xFFFF_FFFF
@@ -85,7 +86,7 @@ import Testing
             return ~crc
         }
         var generator = SystemRandomNumberGenerator()
-        for length in [0, 1, 7, 8, 9, 15, 16, 17, 100, 1000] {
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 100, 1000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 13, 7 * 8192 + 5, 646_000] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let split = length / 3
             let variants: [([UInt8].SubSequence, UInt32) -> UInt32] = CRC32C.hardware ? [CRC32C.tableChecksum, CRC32C.hardwareChecksum] : [CRC32C.tableChecksum]
