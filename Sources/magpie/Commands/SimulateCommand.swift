@@ -188,7 +188,7 @@ struct SimulateSystemMatrix: ParsableCommand {
 
             Example:
               magpie simulate sm --preset openmpi-2d --grid 32 --snr 40 -o sm.mdf
-              magpie simulate sm --preset openmpi-3d --grid 37 --snr 40 --frequencies 800 -o sm37.mdf
+              magpie simulate sm --preset openmpi-3d --grid 37 --snr 40 --frequencies 1000 -o sm37.mdf
             """
     )
 
