@@ -71,11 +71,8 @@ extension CompressedSystemMatrix {
         // 2^24 positions (256^3) is refused rather than allocated.
         guard positions <= 1 << 24 else { throw failure("calibration grid \(grid) of \(positions) positions; at most \(1 << 24) are reconstructed") }
         let receiver = mdf.acquisition.receiver
-        let bins = measurement.selectedBins ?? Array(0..<frequencies)
+        let bins = try measurement.selectedBins(file: path, binCount: receiver.numSamplingPoints / 2 + 1) ?? Array(0..<frequencies)
         guard bins.count == frequencies else { throw failure("frequencySelection has \(bins.count) bins for K = \(frequencies)") }
-        if let bad = bins.first(where: { $0 < 0 || $0 > receiver.numSamplingPoints / 2 }) {
-            throw failure("frequencySelection holds a bin outside 1...\(receiver.numSamplingPoints / 2 + 1) (\(bad < 0 ? "below 1" : String(bad + 1)))")
-        }
         let snr = calibration.snr.flatMap { $0.shape == [1, channels, frequencies] ? $0.reshaped([channels, frequencies]) : nil }
         let selected: [(row: FrequencyRow, stored: Int)]
         do {

@@ -173,7 +173,7 @@ public enum ReconstructionInputs {
             }
         }
         let receiver = mdf.acquisition.receiver
-        let bins = measurement.selectedBins
+        let bins = try measurement.selectedBins(file: path, binCount: receiver.numSamplingPoints / 2 + 1)
         if let transfer = try transferFunction(of: mdf, path: path) {
             // Each row divided by the chain's gain at its frequency, as the measurement is.
             for c in 0..<channels {

@@ -322,9 +322,17 @@ public enum MDF {
             return stored
         }
         public var isFrequencySelection: Bool { frequencySelection != nil }
-        /// frequencySelection as 0-based DFT bins; a value below 1 (a damaged or hostile file) is -1,
-        /// which every reader refuses as out of range, where `Int($0) - 1` would trap on Int64.min.
-        public var selectedBins: [Int]? { frequencySelection.map { $0.map { $0 >= 1 ? Int($0) - 1 : -1 } } }
+        /// frequencySelection as 0-based bins of a spectrum of `binCount` (V/2 + 1); nil without
+        /// one. Refuses a bin outside 1...binCount (the reader takes the field as it is; `Int($0) - 1`
+        /// would trap on Int64.min).
+        public func selectedBins(file: String, binCount: Int) throws -> [Int]? {
+            guard let frequencySelection else { return nil }
+            guard frequencySelection.allSatisfy({ $0 >= 1 && $0 <= Int64(binCount) }) else {
+                throw MDFError.invalidField(file: file, path: "/measurement/frequencySelection", expected: "bins in 1...\(binCount)",
+                                            found: "values from \(frequencySelection.min() ?? 0) to \(frequencySelection.max() ?? 0)")
+            }
+            return frequencySelection.map { Int($0) - 1 }
+        }
 
         /// The spec's letters for the axes of `data`, in storage order.
         public var axisLetters: [Character] {
