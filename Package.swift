@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "MagpieMDF", dependencies: ["MagpieCore", "CHDF5"]),
         // CRC-32C with the processor's instruction, for the journal's checksums at stream rate.
         .target(name: "CRC32CHardware"),
-        .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ", "CRC32CHardware"]),
+        .target(name: "LinuxSystem"),
+        .target(name: "MagpieWire", dependencies: ["MagpieCore", "CZeroMQ", "CRC32CHardware", "LinuxSystem"]),
         // Kaczmarz's sweep with one kernel per vector width, chosen at run time.
         .target(name: "KaczmarzSweep"),
         .target(name: "MagpieReco", dependencies: ["MagpieCore", "CFFTW", "CBLAS", "KaczmarzSweep"]),

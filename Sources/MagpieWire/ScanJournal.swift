@@ -1,3 +1,4 @@
+import LinuxSystem
 import Foundation
 import Synchronization
 
@@ -32,6 +33,14 @@ public final class ScanJournal {
     private let durability: Durability
     /// Bytes of the file that hold whole records: where the next record goes.
     private var committed: UInt64
+    /// Where the disk space reserved ahead of the records ends (`reservation`).
+    private var reserved: UInt64 = 0
+    /// False once the file system has said it cannot reserve.
+    private var reserves = true
+    /// Reserved at a time ahead of the writes, the file's size unchanged. ext4 then writes into
+    /// blocks the file already has instead of reserving them page by page (delayed allocation):
+    /// writing 646 kB records took 120 instead of 170 us each (docs/BENCHMARKS.md).
+    static let reservation = 32 << 20
     /// `.interval`: the thread that forces the file to the disk, so the receiving thread never waits for the disk.
     private let syncer: Syncer?
 
@@ -73,12 +82,14 @@ public final class ScanJournal {
     public func append(records: [[Data]]) throws {
         let pieces = records.flatMap(Self.pieces)
         let size = pieces.reduce(0) { $0 + $1.count }
+        reserve(through: committed + UInt64(size))
         do {
             try Self.write(pieces, to: handle.fileDescriptor)
         } catch {
             let reason = "\(error)"
             do {
-                try handle.truncate(atOffset: committed)
+                try handle.truncate(atOffset: committed)   // the reservation beyond goes too
+                reserved = committed
             } catch {
                 throw JournalError("cannot append to journal \(path): \(reason); nor cut it back to its last whole record: \(error)")
             }
@@ -106,8 +117,22 @@ public final class ScanJournal {
     public func close() throws {
         syncer?.stop()
         try tick()
+        if reserved > committed { try? handle.truncate(atOffset: committed) }   // gives back what the records did not fill
         if durability != .os { try synchronize() }
         try handle.close()
+    }
+
+    /// Reserves the next `reservation` bytes when a write would pass the reserved end. A refusal
+    /// changes nothing for the write: a full disk is the write's own error to report, and a file
+    /// system that cannot reserve is not asked again.
+    private func reserve(through end: UInt64) {
+        guard reserves, end > reserved else { return }
+        let length = max(UInt64(Self.reservation), end - committed)
+        switch linux_reserve_file_space(handle.fileDescriptor, Int64(committed), Int64(length)) {
+        case 0: reserved = committed + length
+        case EOPNOTSUPP, ENOSYS: reserves = false
+        default: break
+        }
     }
 
     /// `.interval`'s flusher: at most `milliseconds` after a record is appended, `fdatasync` on a

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import LinuxSystem
 
 /// A failed ZeroMQ call, with the library's message and the endpoint involved.
 public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
@@ -22,7 +23,14 @@ public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
 
 /// One ZeroMQ context per process, created on first use (ZeroMQ's own advice).
 enum ZeroMQContext {
-    nonisolated(unsafe) static let shared: UnsafeMutableRawPointer = zmq_ctx_new()
+    nonisolated(unsafe) static let shared: UnsafeMutableRawPointer = {
+        // ZeroMQ allocates each received message afresh. glibc maps blocks over 128 KiB anew and
+        // returns freed heap beyond twice the largest freed block, so each 646 kB 3D frame
+        // faulted its pages in and zeroed them: a third of the daemon's ZeroMQ thread
+        // (docs/BENCHMARKS.md). Freed blocks up to 4 MiB are reused, and up to 64 MiB of free heap kept.
+        linux_keep_freed_memory(4 << 20, 64 << 20)
+        return zmq_ctx_new()
+    }()
 }
 
 extension ZeroMQ {
@@ -157,18 +165,40 @@ public final class ZeroMQSocket: @unchecked Sendable {
         return parts
     }
 
+    /// Parts at least this long are handed on where ZeroMQ received them, not copied: the copy
+    /// was 14 % of intake's own time with 646 kB 3D frames (docs/BENCHMARKS.md).
+    static let sharedPartBytes = 64 << 10
+
     /// The parts of the message waiting on `socket`; parts beyond `keeping` come back empty
     /// (counted, their bytes not kept). Nil when receiving fails.
     static func receiveMultipart(_ socket: UnsafeMutableRawPointer, keeping: Int) -> [Data]? {
         var parts: [Data] = []
         var more = true
         while more {
-            var message = zmq_msg_t()
-            zmq_msg_init(&message)
-            defer { zmq_msg_close(&message) }
-            guard zmq_msg_recv(&message, socket, 0) >= 0 else { return nil }
-            parts.append(parts.count < keeping ? Data(bytes: zmq_msg_data(&message), count: zmq_msg_size(&message)) : Data())
-            more = zmq_msg_more(&message) != 0
+            let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+            zmq_msg_init(message)
+            var shared = false
+            defer {
+                if !shared {
+                    zmq_msg_close(message)
+                    message.deallocate()
+                }
+            }
+            guard zmq_msg_recv(message, socket, 0) >= 0 else { return nil }
+            let size = zmq_msg_size(message)
+            if parts.count >= keeping {
+                parts.append(Data())
+            } else if size >= sharedPartBytes, let bytes = zmq_msg_data(message) {
+                // The message lives as long as the Data (it owns ZeroMQ's buffer from here on).
+                shared = true
+                parts.append(Data(bytesNoCopy: bytes, count: size, deallocator: .custom { _, _ in
+                    zmq_msg_close(message)
+                    message.deallocate()
+                }))
+            } else {
+                parts.append(Data(bytes: zmq_msg_data(message), count: size))
+            }
+            more = zmq_msg_more(message) != 0
         }
         return parts
     }

@@ -49,6 +49,30 @@ import Testing
         #expect(size == 8 + 25 + 5 * 131)
     }
 
+    /// Space is reserved ahead of the records without changing the file's size, so readers see
+    /// only whole records, and close gives back what the records did not fill.
+    @Test func spaceIsReservedAheadAndGivenBackAtClose() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func allocated() throws -> (size: Int, blocks: Int) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw JournalError("stat \(path)") }
+            return (Int(info.st_size), Int(info.st_blocks) * 512)
+        }
+        let journal = try ScanJournal(path: path, scanStart: [Data("start".utf8)])
+        let payload = Data(repeating: 7, count: 100_000)
+        for index in 0..<5 { try journal.append([Data("frame \(index)".utf8), payload]) }
+        let open = try allocated()
+        #expect(open.size == 8 + 25 + 5 * (12 + 4 + 4 + 7 + 4 + 100_000))
+        #expect(open.blocks >= ScanJournal.reservation)
+        #expect(try ScanJournal.read(path).count == 6)
+        try journal.close()
+        let closed = try allocated()
+        #expect(closed.size == open.size)
+        #expect(closed.blocks < open.size + 64 << 10)
+        #expect(try ScanJournal.read(path).count == 6)
+    }
+
     @Test func aJournalOfFormat1IsStillRead() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/journal-format1.journal").path

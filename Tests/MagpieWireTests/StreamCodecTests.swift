@@ -1,5 +1,5 @@
 import Foundation
-import MagpieWire
+@testable import MagpieWire
 import Testing
 
 @Suite struct StreamCodecTests {
@@ -56,6 +56,23 @@ import Testing
             #expect(error.message.contains(words), "\(error.message)")
         } catch {
             Issue.record("unexpected \(error)")
+        }
+    }
+
+    /// The finite check's 64-byte steps against one value at a time: every non-finite kind at
+    /// every place of payloads whose length is not a multiple of 64, and the edge values that are finite.
+    @Test func everyNonFiniteFloat32IsFoundWhereverItIs() {
+        let edges: [Float] = [0, -0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, .leastNormalMagnitude, 1, -1]
+        for count in [1, 15, 16, 17, 33, 100] {
+            let finite = (0..<count).map { edges[$0 % edges.count] }
+            #expect(StreamCodec.allFinite(float32: StreamCodec.payload(finite, type: .float32)))
+            for bad in [Float.nan, -.nan, .infinity, -.infinity, Float(bitPattern: 0x7FC0_0001)] {
+                for place in 0..<count {
+                    var values = finite
+                    values[place] = bad
+                    #expect(!StreamCodec.allFinite(float32: StreamCodec.payload(values, type: .float32)), "\(bad) at \(place) of \(count)")
+                }
+            }
         }
     }
 

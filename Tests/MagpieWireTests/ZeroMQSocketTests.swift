@@ -1,5 +1,5 @@
 import Foundation
-import MagpieWire
+@testable import MagpieWire
 import Testing
 
 @Suite struct ZeroMQSocketTests {
@@ -15,6 +15,25 @@ import Testing
             #expect(payload.count == 16)
         }
         #expect(try receiver.receive(timeoutMilliseconds: 10) == nil)
+    }
+
+    /// Large parts are handed on in ZeroMQ's own buffer: they keep their bytes after the socket,
+    /// and later messages, are gone; small ones are copied. Sizes around the threshold, over TCP.
+    @Test func largePartsOutliveTheSocketThatReceivedThem() throws {
+        let endpoint = "tcp://127.0.0.1:\(Int.random(in: 30000...40000))"
+        let sizes = [0, 1, 33, ZeroMQSocket.sharedPartBytes - 1, ZeroMQSocket.sharedPartBytes, 646_000, 3 << 20]
+        let messages = sizes.map { size in [Data("head \(size)".utf8), Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ size) })] }
+        var received: [[Data]] = []
+        do {
+            let receiver = try ZeroMQSocket(.pull, endpoint: endpoint, bind: true)
+            let sender = try ZeroMQSocket(.push, endpoint: endpoint, bind: false)
+            for message in messages { try sender.send(message) }
+            for _ in messages { received.append(try #require(try receiver.receive(timeoutMilliseconds: 5000))) }
+        }
+        var churn: [Data] = []   // reuse of freed memory would show in the received parts
+        for size in sizes { churn.append(Data(repeating: 0xAB, count: size)) }
+        #expect(received == messages)
+        #expect(churn.count == sizes.count)
     }
 
     @Test func subscriberGetsWhatIsPublishedAfterItJoined() throws {
