@@ -2,8 +2,8 @@
 # The daemon's archive path (reconstruct = off, PUSH -> PULL on loopback, replay at full speed)
 # against the minimal receiver (`magpie bench receive`) and the daemon of an earlier git revision
 # built beside it, in the same rounds, with each [output] durability: 2D (openmpi-2d, 5020 frames
-# of 13 kB) and 3D (openmpi-3d, 204 of 646 kB). Ends with the medians over the rounds and each
-# one's ratio to the minimal receiver.
+# of 13 kB) and 3D (openmpi-3d, 604 of 646 kB). Ends with the medians over the rounds and each
+# one's ratio to this tree's minimal receiver (the earlier revision's receiver runs beside it).
 #   scripts/bench-archive-peer.sh b2f8f2d [ROUNDS]
 source "$(dirname "$0")/prologue.sh"
 revision="${1:?usage: scripts/bench-archive-peer.sh GIT-REVISION [ROUNDS]}"
@@ -17,7 +17,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 endpoint="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
 "$magpie" simulate measurement --preset openmpi-2d --frames 5000 --background-frames 20 --snr 30 -o "$work/m2d.mdf" >/dev/null
-"$magpie" simulate measurement --preset openmpi-3d --phantom dots --frames 200 --background-frames 4 --snr 30 -o "$work/m3d.mdf" >/dev/null
+"$magpie" simulate measurement --preset openmpi-3d --phantom dots --frames 600 --background-frames 4 --snr 30 -o "$work/m3d.mdf" >/dev/null
 
 run() {  # $1 binary, $2 file, $3 extra [output] line
   rm -rf "$work/out"
@@ -32,18 +32,19 @@ run() {  # $1 binary, $2 file, $3 extra [output] line
   grep -o "archived [0-9]* frames in [0-9.]* s ([0-9]* frames/s, [0-9.]* MB/s)" "$work/log"
 }
 
-receive() {  # $1 file
-  "$magpie" bench receive --endpoint "$endpoint" > "$work/receiver" &
+receive() {  # $1 binary, $2 file
+  "$1" bench receive --endpoint "$endpoint" > "$work/receiver" &
   local receiver=$!
   sleep 0.3
-  "$magpie" replay "$1" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate max >/dev/null
+  "$magpie" replay "$2" --socket push --connect --endpoint "$endpoint" --warmup 0.2 --rate max >/dev/null
   wait $receiver
   grep -o "[0-9]* frames in [0-9.]* s ([0-9]* frames/s, [0-9.]* MB/s)" "$work/receiver"
 }
 
 for round in $(seq "$rounds"); do
   for file in m2d m3d; do
-    echo "$round $file receiver:        $(receive "$work/$file.mdf")"
+    echo "$round $file receiver:        $(receive "$magpie" "$work/$file.mdf")"
+    echo "$round $file receiver $revision:        $(receive "$peer" "$work/$file.mdf")"
     echo "$round $file $revision:        $(run "$peer" "$work/$file.mdf" '')"
     for durability in os interval frame; do
       printf '%s %s durability %-8s %s\n' "$round" "$file" "$durability:" "$(run "$magpie" "$work/$file.mdf" "durability = \"$durability\"")"

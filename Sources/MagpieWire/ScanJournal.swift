@@ -39,7 +39,7 @@ public final class ScanJournal {
     private var reserves = true
     /// Reserved at a time ahead of the writes, the file's size unchanged. ext4 then writes into
     /// blocks the file already has instead of reserving them page by page (delayed allocation):
-    /// writing 646 kB records took 120 instead of 170 us each (docs/BENCHMARKS.md).
+    /// writing 646 kB records took 117 instead of 166 us each (`scripts/bench_journal_write.c`).
     static let reservation = 32 << 20
     /// `.interval`: the thread that forces the file to the disk, so the receiving thread never waits for the disk.
     private let syncer: Syncer?

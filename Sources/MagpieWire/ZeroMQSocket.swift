@@ -24,11 +24,12 @@ public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
 /// One ZeroMQ context per process, created on first use (ZeroMQ's own advice).
 enum ZeroMQContext {
     nonisolated(unsafe) static let shared: UnsafeMutableRawPointer = {
-        // ZeroMQ allocates each received message afresh. glibc maps blocks over 128 KiB anew and
-        // returns freed heap beyond twice the largest freed block, so each 646 kB 3D frame
-        // faulted its pages in and zeroed them: a third of the daemon's ZeroMQ thread
-        // (docs/BENCHMARKS.md). Freed blocks up to 4 MiB are reused, and up to 64 MiB of free heap kept.
-        linux_keep_freed_memory(4 << 20, 64 << 20)
+        // ZeroMQ allocates each received message afresh. By default glibc maps blocks over
+        // 128 KiB anew, and later gives back free heap beyond twice the largest block freed so
+        // far, so each 646 kB 3D frame faulted its pages in and zeroed them: a third of the
+        // daemon's ZeroMQ thread (docs/BENCHMARKS.md). Here blocks up to 4 MiB come from the
+        // heap, and up to 16 MiB of free heap (some 25 such frames) is kept for reuse.
+        linux_keep_freed_memory(4 << 20, 16 << 20)
         return zmq_ctx_new()
     }()
 }
