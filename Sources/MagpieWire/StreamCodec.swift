@@ -193,28 +193,14 @@ public enum StreamCodec {
     /// A float32's exponent field; all of it set is NaN or infinity.
     private static let exponent: UInt32 = 0x7F80_0000
 
-    /// Whether every float32 of `payload` is finite, in one branch-free pass 64 bytes a step. An
-    /// exponent field plus its lowest bit carries into the sign bit only when the field is all
-    /// ones, so OR-ing those sums keeps the sign bit clear exactly while every value is finite
-    /// (adds, ANDs and ORs, which SSE2 has, where a lane-wise maximum of UInt32 needs SSE 4.1).
+    /// Whether every float32 of `payload` is finite: one branch-free pass (the largest exponent field).
     static func allFinite(float32 payload: Data) -> Bool {
         payload.withUnsafeBytes { raw in
-            var sum: UInt32 = 0
-            var offset = 0
-            #if _endian(little)   // the payload's byte order: its words are the processor's as they lie
-            let fields = SIMD16<UInt32>(repeating: exponent), carry = SIMD16<UInt32>(repeating: 0x0080_0000)
-            var sums = SIMD16<UInt32>()
-            while offset + 64 <= raw.count {
-                sums |= (raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt32>.self) & fields) &+ carry
-                offset += 64
+            var largest: UInt32 = 0
+            for offset in stride(from: 0, to: raw.count - 3, by: 4) {
+                largest = max(largest, UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & exponent)
             }
-            for lane in sums.indices { sum |= sums[lane] }
-            #endif
-            while offset + 4 <= raw.count {
-                sum |= (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & exponent) &+ 0x0080_0000
-                offset += 4
-            }
-            return sum & 0x8000_0000 == 0
+            return largest != exponent
         }
     }
 
