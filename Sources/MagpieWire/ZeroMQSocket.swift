@@ -27,9 +27,9 @@ enum ZeroMQContext {
         // ZeroMQ allocates each received message afresh. By default glibc maps blocks over
         // 128 KiB anew, and later gives back free heap beyond twice the largest block freed so
         // far, so each 646 kB 3D frame faulted its pages in and zeroed them: a third of the
-        // daemon's ZeroMQ thread (docs/BENCHMARKS.md). Here blocks up to 4 MiB come from the
-        // heap, and up to 16 MiB of free heap (some 25 such frames) is kept for reuse.
-        linux_keep_freed_memory(4 << 20, 16 << 20)
+        // daemon's ZeroMQ thread (docs/BENCHMARKS.md). Here the heap starts where glibc's own
+        // adjustment would end: blocks up to 32 MiB come from it, and up to 64 MiB of it is kept free.
+        linux_keep_freed_memory(32 << 20, 64 << 20)
         return zmq_ctx_new()
     }()
 }
