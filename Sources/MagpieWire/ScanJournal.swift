@@ -1,5 +1,5 @@
-import LinuxSystem
 import Foundation
+import LinuxSystem
 import Synchronization
 
 /// The raw archive of one scan while it streams: an append-only file of the stream's messages
