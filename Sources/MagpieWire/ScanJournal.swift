@@ -129,9 +129,15 @@ public final class ScanJournal {
         guard reserves, end > reserved else { return }
         let length = max(UInt64(Self.reservation), end - committed)
         switch linux_reserve_file_space(handle.fileDescriptor, Int64(committed), Int64(length)) {
-        case 0: reserved = committed + length
-        case EOPNOTSUPP, ENOSYS: reserves = false
-        default: break
+        case 0:
+            reserved = committed + length
+        case EOPNOTSUPP, ENOSYS:
+            reserves = false
+        default:
+            // ext4 keeps what a refused reservation took (on a nearly full disk, all that was
+            // left, beyond the file's end): given back, so other files see the disk as before.
+            try? handle.truncate(atOffset: committed)
+            reserved = committed
         }
     }
 

@@ -39,14 +39,33 @@ class Archive(unittest.TestCase):
         for message in messages:
             push.send_multipart(message)
 
-    def test_a_full_disk_loses_nothing_archived_and_counts_what_it_could_not_archive(self):
+    def mount_small_disk(self, kind):
+        """An 8 MiB file system of `kind` as the output directory: mounting needs root (CI runs as root)."""
         out = os.path.join(self.dir, "out")
         os.makedirs(out)
-        # A small tmpfs as the output directory: mounting needs root (CI runs as root).
-        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", out], capture_output=True, text=True)
+        if kind == "tmpfs":
+            command = ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", out]
+        else:   # ext4 on a loop device: the journal's space reservation (fallocate) behaves as on a real disk
+            image = os.path.join(self.dir, "disk.img")
+            with open(image, "wb") as handle:
+                handle.truncate(8 << 20)
+            made = subprocess.run(["mkfs.ext4", "-q", "-F", image], capture_output=True, text=True)
+            if made.returncode != 0:
+                self.skipTest(f"cannot make an ext4 image here ({made.stderr.strip()})")
+            command = ["mount", "-o", "loop", image, out]
+        mount = subprocess.run(command, capture_output=True, text=True)
         if mount.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs here ({mount.stderr.strip()}); run as root")
+            self.skipTest(f"cannot mount {kind} here ({mount.stderr.strip()}); run as root")
         self.mounted = out
+        return out
+
+    def test_a_full_disk_loses_nothing_archived_and_counts_what_it_could_not_archive(self):
+        self.fill_the_disk_mid_scan(self.mount_small_disk("tmpfs"))
+
+    def test_a_full_ext4_disk_loses_nothing_archived_and_counts_what_it_could_not_archive(self):
+        self.fill_the_disk_mid_scan(self.mount_small_disk("ext4"))
+
+    def fill_the_disk_mid_scan(self, out):
         messages = capture_scan("openmpi-1d", 1)
         start, template = messages[0], messages[1]
         scan = json.loads(start[0])["scan_id"]
